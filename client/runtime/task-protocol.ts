@@ -1,0 +1,46 @@
+/**
+ * The contract between the volunteer page (task host) and a compute worker,
+ * carried by comlink: the host calls `run` once per worker; the worker calls the
+ * host back with output and progress. A task is cancelled by terminating its worker.
+ */
+import type { OutputStream, ProgramFormat } from '../../shared/states.ts';
+
+export interface TaskSpec {
+  taskId: string;
+  /** Same-origin URL of the program's bytes (instrumented wasm, or the JS module). */
+  programUrl: string;
+  format: ProgramFormat;
+  /** argv[0] of a WASI program. */
+  programName: string;
+  args: string[];
+  env: Record<string, string>;
+  rank: number;
+  ranks: number;
+  /** Seeds the deterministic `random_get`. */
+  seed: number;
+  /** Tracking granularity of the process memory (used from issue 3 on). */
+  pageSize: number;
+  /**
+   * For wasm: the limits, in 64 KiB pages, of the shared memory the coordinator's
+   * rewrite made the module import as `env.memory`. For js: the process memory's.
+   */
+  memory: { initial: number; maximum: number };
+}
+
+export interface TaskCallbacks {
+  /** Output in order, in chunks of at most MAX_OUTPUT_CHUNK_BYTES. */
+  output(stream: OutputStream, data: Uint8Array): void;
+  /** Progress from 0 to 1, throttled by the worker. */
+  progress(fraction: number): void;
+}
+
+export interface TaskOutcome {
+  exitCode: number;
+  /** What a JS program's `result(ctx)` returned (JSON-serialisable). */
+  result?: unknown;
+}
+
+export interface ComputeWorkerApi {
+  /** Runs the task to the end. Rejects with a named error (UnsupportedImport, ProgramTrap, …). */
+  run(spec: TaskSpec, callbacks: TaskCallbacks): Promise<TaskOutcome>;
+}

@@ -1,0 +1,113 @@
+/**
+ * Wires the coordinator together: store, programs, scheduler, HTTP and
+ * socket.io on one port. `main.ts` starts it from the environment; tests start
+ * it on port 0 with a temp data folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAdaptorServer } from '@hono/node-server';
+import { Server } from 'socket.io';
+import type { Namespace } from 'socket.io';
+import type { DashboardToServer, ServerToDashboard } from '../shared/dashboard-protocol.ts';
+import { MAX_OUTPUT_CHUNK_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from '../shared/limits.ts';
+import type { ServerToVolunteer, VolunteerToServer } from '../shared/volunteer-protocol.ts';
+import { createApp } from './http/app.ts';
+import { JobService } from './jobs/job-service.ts';
+import { registerBuiltins } from './programs/builtins.ts';
+import { ProgramService } from './programs/program-service.ts';
+import { ChangeFeed } from './realtime/change-feed.ts';
+import { bindDashboardNamespace } from './realtime/dashboard-namespace.ts';
+import { bindVolunteerNamespace } from './realtime/volunteer-namespace.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import { fileBlobStore } from './store/blob-store.ts';
+import { openSqliteStore } from './store/sqlite-store.ts';
+
+export interface CoordinatorOptions {
+  /** @default 8080; 0 picks a free port */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Where the database, blobs and generated token live. @default './data' */
+  dataDir?: string;
+  /** Bearer token for mutating routes and dashboards; generated and saved in the data folder if absent. */
+  token?: string;
+  /** The package root (examples/, public/, dist/). @default found from this file */
+  rootDir?: string;
+}
+
+export interface Coordinator {
+  readonly url: string;
+  readonly token: string;
+  readonly dataDir: string;
+  readonly builtins: string[];
+  close(): Promise<void>;
+}
+
+function packageRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  throw new Error(`no package.json above ${from}`);
+}
+
+function resolveToken(dataDir: string, given: string | undefined): string {
+  if (given) return given;
+  const file = join(dataDir, 'token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(18).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
+  const rootDir = options.rootDir ?? packageRoot(dirname(fileURLToPath(import.meta.url)));
+  const dataDir = resolve(options.dataDir ?? 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const token = resolveToken(dataDir, options.token);
+
+  const store = openSqliteStore(join(dataDir, 'grid.db'));
+  const programs = new ProgramService(store, fileBlobStore(join(dataDir, 'blobs')));
+  const builtins = registerBuiltins(programs, rootDir);
+
+  // socket.io first, attached to the HTTP server once the app that serves it exists.
+  const io = new Server({
+    serveClient: false,
+    pingInterval: PING_INTERVAL_MS,
+    pingTimeout: PING_TIMEOUT_MS,
+    maxHttpBufferSize: 2 * MAX_OUTPUT_CHUNK_BYTES,
+  });
+  const dashboards: Namespace<DashboardToServer, ServerToDashboard> = io.of('/dashboard');
+  const volunteers: Namespace<VolunteerToServer, ServerToVolunteer> = io.of('/volunteer');
+  const feed = new ChangeFeed(bindDashboardNamespace(dashboards, token));
+  const scheduler = new Scheduler(store, feed);
+  bindVolunteerNamespace(volunteers, scheduler, (then) => store.commit.afterCommit(then));
+  const jobs = new JobService(store, programs, scheduler);
+  const app = createApp({ token, publicDir: join(rootDir, 'public'), store, programs, jobs, scheduler });
+  const httpServer = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+  io.attach(httpServer);
+
+  await new Promise<void>((done, fail) => {
+    httpServer.once('error', fail);
+    httpServer.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => done());
+  });
+  const address = httpServer.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    token,
+    dataDir,
+    builtins,
+    async close() {
+      scheduler.close();
+      feed.close();
+      await new Promise<void>((done) => io.close(() => done()));
+      httpServer.closeAllConnections?.();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/** `/api/jobs`: post jobs, read them and their output, act on them (API.md). */
+import type { Hono, MiddlewareHandler } from 'hono';
+import { GridError } from '../../shared/errors.ts';
+import { postJobSchema } from '../../shared/http-api.ts';
+import { MAX_JSON_BYTES } from '../../shared/limits.ts';
+import type { JobService } from '../jobs/job-service.ts';
+import { jobOutput, jobSummary, jobView } from '../jobs/job-views.ts';
+import type { Store } from '../store/store.ts';
+import { jsonBody, limitBody } from './body.ts';
+
+/** Actions that need checkpoints (issue 5): refused with 409 until then, after the job is found. */
+const NOT_YET = ['preempt', 'resume', 'checkpoint'] as const;
+
+export function jobRoutes(app: Hono, store: Store, jobs: JobService, auth: MiddlewareHandler): void {
+  app.post('/api/jobs', auth, limitBody(MAX_JSON_BYTES), async (c) => {
+    const body = await jsonBody(c, postJobSchema);
+    const job = jobs.create(body);
+    await store.commit.durable();
+    return c.json({ id: job.id }, 201);
+  });
+
+  app.get('/api/jobs', (c) => {
+    const progress = store.jobs.progress();
+    return c.json(store.jobs.list().map((job) => jobSummary(job, progress.get(job.id))));
+  });
+
+  app.get('/api/jobs/:id', (c) => {
+    const job = jobs.get(c.req.param('id'));
+    return c.json(jobView(store, job, store.programs.get(job.programId)));
+  });
+
+  app.get('/api/jobs/:id/output', (c) => c.json(jobOutput(store, jobs.get(c.req.param('id')))));
+
+  app.post('/api/jobs/:id/cancel', auth, async (c) => {
+    jobs.cancel(c.req.param('id'));
+    await store.commit.durable();
+    return c.json({ ok: true }, 202);
+  });
+
+  for (const action of NOT_YET) {
+    app.post(`/api/jobs/:id/${action}`, auth, (c) => {
+      jobs.get(c.req.param('id'));
+      throw new GridError('NotSupported', `${action} needs checkpoints, which this coordinator does not take yet`);
+    });
+  }
+
+  app.post('/api/jobs/:id/tasks/:index/migrate', auth, (c) => {
+    const job = jobs.get(c.req.param('id'));
+    const index = Number(c.req.param('index'));
+    if (!Number.isInteger(index) || index < 0 || index >= job.tasksTotal) {
+      throw new GridError('NotFound', `job ${job.id} has no task ${c.req.param('index')}`);
+    }
+    throw new GridError('NotSupported', 'migrate needs checkpoints, which this coordinator does not take yet');
+  });
+}

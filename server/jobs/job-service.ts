@@ -1,0 +1,75 @@
+/**
+ * Jobs as owners post them (API.md `POST /api/jobs`): a program, and either one
+ * task, independent tasks, or the ranks of one coupled computation.
+ */
+import { randomBytes } from 'node:crypto';
+import { GridError } from '../../shared/errors.ts';
+import type { PostJobBody } from '../../shared/http-api.ts';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_PAGE_SIZE } from '../../shared/limits.ts';
+import type { ProgramService } from '../programs/program-service.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { JobRecord, NewTask } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
+
+/** A per-task seed for `random_get`: the same task always sees the same random bytes. */
+export function taskSeed(jobId: string, index: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${jobId}/${index}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193);
+  return hash >>> 0;
+}
+
+export class JobService {
+  constructor(
+    private readonly store: Store,
+    private readonly programs: ProgramService,
+    private readonly scheduler: Scheduler,
+  ) {}
+
+  create(body: PostJobBody): JobRecord {
+    const program = this.programs.resolve(body.program);
+    const id = `j${randomBytes(5).toString('hex')}`;
+    const ranks = body.ranks ?? 1;
+    const taskArgs = body.tasks ? body.tasks.map((t) => t.args) : Array.from({ length: ranks }, () => body.args ?? []);
+    const tasks: NewTask[] = taskArgs.map((args, index) => ({
+      id: `${id}.${index}`,
+      index,
+      args,
+      seed: taskSeed(id, index),
+    }));
+    this.store.jobs.insert(
+      {
+        id,
+        name: body.name ?? program.name,
+        programId: program.id,
+        args: body.args ?? [],
+        env: body.env ?? {},
+        ranks,
+        coupled: ranks > 1,
+        priority: body.priority ?? 0,
+        checkpointIntervalMs: body.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
+        pageSize: body.pageSize ?? DEFAULT_PAGE_SIZE,
+        redundancy: body.redundancy ?? 1,
+        state: 'queued',
+        tasksTotal: tasks.length,
+        createdAt: new Date().toISOString(),
+      },
+      tasks,
+    );
+    this.scheduler.tasksQueued();
+    return this.get(id);
+  }
+
+  get(id: string): JobRecord {
+    const job = this.store.jobs.get(id);
+    if (!job) throw new GridError('NotFound', `no job with id "${id}"`);
+    return job;
+  }
+
+  cancel(id: string): void {
+    const job = this.get(id);
+    if (job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled') {
+      throw new GridError('Conflict', `job ${id} is already ${job.state}`);
+    }
+    this.scheduler.cancelJob(job);
+  }
+}

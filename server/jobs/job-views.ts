@@ -1,0 +1,64 @@
+/** Jobs, tasks and outputs in the shapes API.md promises. */
+import type { JobOutput, JobSummary, JobView, TaskView } from '../../shared/http-api.ts';
+import type { JobRecord, ProgramRecord, TaskRecord } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
+
+const decoder = new TextDecoder();
+
+export function jobSummary(job: JobRecord, progress: number | undefined): JobSummary {
+  return {
+    id: job.id,
+    name: job.name,
+    state: job.state,
+    priority: job.priority,
+    progress: job.state === 'completed' ? 1 : (progress ?? 0),
+    createdAt: job.createdAt,
+    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+    tasksTotal: job.tasksTotal,
+    tasksDone: job.tasksDone,
+  };
+}
+
+export function taskView(task: TaskRecord): TaskView {
+  return {
+    id: task.id,
+    index: task.index,
+    state: task.state,
+    ...(task.volunteerId && task.state === 'running' ? { volunteer: task.volunteerId } : {}),
+    progress: task.state === 'completed' ? 1 : task.progress,
+    checkpoints: 0,
+    restarts: task.restarts,
+    resumes: [],
+    ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
+    args: task.args,
+  };
+}
+
+export function jobView(store: Store, job: JobRecord, program: ProgramRecord | undefined): JobView {
+  return {
+    ...jobSummary(job, store.jobs.progress([job.id]).get(job.id)),
+    program: job.programId,
+    programName: program?.name ?? job.programId,
+    args: job.args,
+    ranks: job.ranks,
+    coupled: job.coupled,
+    checkpointIntervalMs: job.checkpointIntervalMs,
+    pageSize: job.pageSize,
+    redundancy: job.redundancy,
+    tasks: store.tasks.forJob(job.id).map(taskView),
+  };
+}
+
+export function jobOutput(store: Store, job: JobRecord): JobOutput {
+  return {
+    tasks: store.tasks.forJob(job.id).map((task) => ({
+      index: task.index,
+      state: task.state,
+      ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
+      stdout: decoder.decode(store.tasks.output(task.id, 'stdout')),
+      stderr: decoder.decode(store.tasks.output(task.id, 'stderr')),
+      ...(task.result !== undefined ? { result: task.result } : {}),
+      ...(task.error !== undefined ? { error: task.error } : {}),
+    })),
+  };
+}

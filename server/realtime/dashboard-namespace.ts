@@ -1,0 +1,22 @@
+/** The `/dashboard` namespace: token-checked at the handshake; it only listens for change notices. */
+import type { Namespace } from 'socket.io';
+import type { DashboardToServer, ServerToDashboard } from '../../shared/dashboard-protocol.ts';
+import { tokenMatches } from '../http/auth.ts';
+import type { ChangeSink } from './change-feed.ts';
+
+export function bindDashboardNamespace(namespace: Namespace<DashboardToServer, ServerToDashboard>, token: string): ChangeSink {
+  namespace.use((socket, next) => {
+    const given: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
+    if (typeof given === 'string' && tokenMatches(token, given)) next();
+    else next(new Error('Unauthorized: connect with auth: { token }'));
+  });
+  namespace.on('connection', (socket) => {
+    socket.on('ping', (ack: unknown) => {
+      if (typeof ack === 'function') (ack as (reply: { ok: true }) => void)({ ok: true });
+    });
+  });
+  return {
+    jobs: (ids) => namespace.emit('jobs:changed', { ids }),
+    volunteers: () => namespace.emit('volunteers:changed'),
+  };
+}

@@ -1,0 +1,25 @@
+/** A volunteer's socket as the scheduler's VolunteerLink. */
+import type { Socket } from 'socket.io';
+import { GridError, deserializeError } from '../../shared/errors.ts';
+import { ACK_TIMEOUT_MS } from '../../shared/limits.ts';
+import type { ServerToVolunteer, TaskAssignment, VolunteerToServer } from '../../shared/volunteer-protocol.ts';
+import type { VolunteerLink } from '../scheduler/session.ts';
+
+export type VolunteerSocket = Socket<VolunteerToServer, ServerToVolunteer>;
+
+export class SocketLink implements VolunteerLink {
+  constructor(readonly socket: VolunteerSocket) {}
+
+  async assign(task: TaskAssignment): Promise<void> {
+    const reply: unknown = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('task:assign', task);
+    if (typeof reply !== 'object' || reply === null || !('ok' in reply)) {
+      throw new GridError('ValidationError', 'task:assign: the volunteer answered with a malformed reply');
+    }
+    const answer = reply as { ok: boolean; error?: { name: string; message: string } };
+    if (answer.ok !== true) throw deserializeError(answer.error ?? { name: 'Error', message: 'refused' });
+  }
+
+  cancel(taskId: string, reason: string): void {
+    this.socket.emit('task:cancel', { taskId, reason });
+  }
+}

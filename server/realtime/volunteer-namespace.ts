@@ -1,0 +1,74 @@
+/** The `/volunteer` namespace: each event validated, then handed to the scheduler. */
+import type { Namespace } from 'socket.io';
+import { z } from 'zod';
+import { GridError, serializeError } from '../../shared/errors.ts';
+import {
+  failSchema,
+  finishSchema,
+  heartbeatSchema,
+  helloSchema,
+  outputSchema,
+  progressSchema,
+  releaseSchema,
+  slotsSchema,
+} from '../../shared/volunteer-protocol.ts';
+import type { ServerToVolunteer, VolunteerToServer } from '../../shared/volunteer-protocol.ts';
+import { logger } from '../logger.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import { handleEvent } from './handle-event.ts';
+import type { AfterCommit } from './handle-event.ts';
+import { SocketLink } from './socket-link.ts';
+
+const log = logger('volunteers');
+
+export function bindVolunteerNamespace(
+  namespace: Namespace<VolunteerToServer, ServerToVolunteer>,
+  scheduler: Scheduler,
+  afterCommit: AfterCommit,
+): void {
+  namespace.on('connection', (socket) => {
+    const link = new SocketLink(socket);
+    const on = <S extends z.ZodType>(event: string, schema: S, handler: (payload: z.infer<S>) => unknown) =>
+      handleEvent(socket, event, schema, afterCommit, handler);
+
+    on('hello', helloSchema, (hello) => {
+      log.info(`volunteer ${hello.volunteerId} (${hello.name || 'unnamed'}) connected with ${hello.slots} slots`);
+      return scheduler.connect(hello, link);
+    });
+    on('slots', slotsSchema, ({ slots }) => scheduler.setSlots(link, slots));
+    on('heartbeat', heartbeatSchema, ({ leases }) => ({ lost: scheduler.heartbeat(link, leases) }));
+    on('task:progress', progressSchema, (p) => scheduler.progress(link, p.taskId, p.lease, p.progress));
+    on('task:output', outputSchema, (p) => scheduler.output(link, p.taskId, p.lease, p.stream, p.data));
+    on('task:finish', finishSchema, (p) =>
+      scheduler.finish(link, p.taskId, p.lease, {
+        state: p.exitCode === 0 ? 'completed' : 'failed',
+        exitCode: p.exitCode,
+        ...(p.result !== undefined ? { result: p.result } : {}),
+      }),
+    );
+    on('task:fail', failSchema, (p) =>
+      scheduler.finish(link, p.taskId, p.lease, { state: 'failed', error: `${p.error.name}: ${p.error.message}` }),
+    );
+    on('task:release', releaseSchema, (p) => scheduler.release(link, p.taskId, p.lease));
+    on('leaving', z.undefined(), () => scheduler.leaving(link));
+    socket.on('disconnect', (reason) => scheduler.disconnect(link, `disconnected (${reason})`));
+    socket.onAny((event: unknown) => {
+      if (typeof event !== 'string' || !KNOWN_EVENTS.has(event)) {
+        const error = serializeError(new GridError('ValidationError', `unknown event "${String(event)}"`));
+        socket.emit('protocol:error', { event: String(event), error });
+      }
+    });
+  });
+}
+
+const KNOWN_EVENTS = new Set([
+  'hello',
+  'slots',
+  'heartbeat',
+  'task:progress',
+  'task:output',
+  'task:finish',
+  'task:fail',
+  'task:release',
+  'leaving',
+]);

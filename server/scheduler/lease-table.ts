@@ -1,0 +1,58 @@
+/**
+ * Leases: the right of one volunteer session to run one task. A lease is renewed
+ * by heartbeats and ends when it expires, when its session goes, or when the task
+ * ends. Tokens are unguessable, so a result can only come from the holder.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface Lease<S> {
+  readonly token: string;
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly volunteerId: string;
+  /** The connection holding it; null while its volunteer is away (after a coordinator restart). */
+  session: S | null;
+  expiresAt: number;
+}
+
+export class LeaseTable<S> {
+  readonly #byToken = new Map<string, Lease<S>>();
+
+  constructor(private readonly leaseMs: number) {}
+
+  grant(taskId: string, jobId: string, volunteerId: string, session: S | null, now: number, extraMs = 0): Lease<S> {
+    return this.adopt(randomUUID(), taskId, jobId, volunteerId, session, now + this.leaseMs + extraMs);
+  }
+
+  /** Re-creates a lease whose token is already durable (after a coordinator restart). */
+  adopt(token: string, taskId: string, jobId: string, volunteerId: string, session: S | null, expiresAt: number) {
+    const lease: Lease<S> = { token, taskId, jobId, volunteerId, session, expiresAt };
+    this.#byToken.set(token, lease);
+    return lease;
+  }
+
+  get(token: string): Lease<S> | undefined {
+    return this.#byToken.get(token);
+  }
+
+  renew(lease: Lease<S>, now: number): void {
+    lease.expiresAt = now + this.leaseMs;
+  }
+
+  end(lease: Lease<S>): void {
+    this.#byToken.delete(lease.token);
+  }
+
+  /** Leases past their expiry. */
+  expired(now: number): Lease<S>[] {
+    return [...this.#byToken.values()].filter((l) => l.expiresAt < now);
+  }
+
+  ofJob(jobId: string): Lease<S>[] {
+    return [...this.#byToken.values()].filter((l) => l.jobId === jobId);
+  }
+
+  get size(): number {
+    return this.#byToken.size;
+  }
+}

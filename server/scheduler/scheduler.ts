@@ -1,0 +1,285 @@
+/**
+ * Matches queued tasks to volunteers' free slots and follows each task through
+ * its lease: assignment, progress, output, finish or failure, loss (disconnect,
+ * `pagehide`, heartbeat silence) and requeue. Every state change is written
+ * through the group commit, and a volunteer hears about it only once durable.
+ * Claims: 62–65 build on this (preemption and migration come with checkpoints).
+ */
+import { GridError } from '../../shared/errors.ts';
+import { ACK_TIMEOUT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
+import type { OutputStream } from '../../shared/states.ts';
+import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
+import { HEARTBEAT_MS } from '../../shared/limits.ts';
+import { logger } from '../logger.ts';
+import type { JobRecord, ProgramRecord, TaskEnd } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
+import { buildAssignment } from './assignment.ts';
+import { LeaseTable } from './lease-table.ts';
+import type { Lease } from './lease-table.ts';
+import { VolunteerSession } from './session.ts';
+import type { VolunteerLink } from './session.ts';
+
+const log = logger('scheduler');
+
+/** How often expired leases are looked for. */
+const SWEEP_MS = 500;
+
+/** Who hears that something changed (the dashboards). */
+export interface ChangeListener {
+  job(id: string): void;
+  volunteers(): void;
+}
+
+type Held = Lease<VolunteerSession>;
+
+const TRUNCATED_NOTE = new TextEncoder().encode(`\n[output truncated at ${MAX_OUTPUT_BYTES} bytes]\n`);
+
+export class Scheduler {
+  readonly #sessions = new Map<VolunteerLink, VolunteerSession>();
+  readonly #leases = new LeaseTable<VolunteerSession>(LEASE_MS);
+  readonly #sweep: ReturnType<typeof setInterval>;
+  #dispatchPending = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly changes: ChangeListener,
+  ) {
+    this.#adoptRunningTasks();
+    this.#sweep = setInterval(() => this.#expire(), SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  /** After a restart, running tasks keep their leases for one lease period so their volunteers can reclaim them. */
+  #adoptRunningTasks(): void {
+    const expiresAt = Date.now() + LEASE_MS;
+    for (const task of this.store.tasks.inState('running')) {
+      if (task.lease && task.volunteerId) {
+        this.#leases.adopt(task.lease, task.id, task.jobId, task.volunteerId, null, expiresAt);
+      } else {
+        this.store.tasks.requeue(task.id, true);
+      }
+    }
+  }
+
+  sessions(): VolunteerSession[] {
+    return [...this.#sessions.values()];
+  }
+
+  connect(hello: Required<Hello>, link: VolunteerLink): Welcome {
+    for (const [other, session] of this.#sessions) {
+      if (session.volunteerId === hello.volunteerId && other !== link) this.disconnect(other, 'replaced by a newer connection');
+    }
+    const session = new VolunteerSession(hello.volunteerId, hello.name, hello.cores, hello.slots, link);
+    this.#sessions.set(link, session);
+    this.store.volunteers.upsert({ id: hello.volunteerId, name: hello.name, cores: hello.cores, lastSeen: new Date().toISOString() });
+    const kept: string[] = [];
+    for (const token of hello.leases) {
+      const lease = this.#leases.get(token);
+      if (lease && lease.volunteerId === hello.volunteerId && (lease.session === null || !this.#sessions.has(lease.session.link))) {
+        lease.session = session;
+        session.leases.add(token);
+        this.#leases.renew(lease, Date.now());
+        kept.push(token);
+      }
+    }
+    this.changes.volunteers();
+    this.#scheduleDispatch();
+    return { volunteerId: hello.volunteerId, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS, leases: kept };
+  }
+
+  /** The connection is gone: every lease it held is lost and its task requeued. */
+  disconnect(link: VolunteerLink, why: string): void {
+    const session = this.#sessions.get(link);
+    if (!session) return;
+    this.#sessions.delete(link);
+    this.#loseAll(session, why);
+    this.changes.volunteers();
+  }
+
+  /** `pagehide`: the page is closing; its leases end now rather than at the socket's timeout. */
+  leaving(link: VolunteerLink): void {
+    const session = this.#sessions.get(link);
+    if (!session) return;
+    session.paused = true;
+    this.#loseAll(session, 'the volunteer page closed');
+    this.changes.volunteers();
+  }
+
+  setSlots(link: VolunteerLink, slots: number): void {
+    const session = this.#session(link);
+    session.slots = slots;
+    session.paused = slots === 0;
+    this.changes.volunteers();
+    this.#scheduleDispatch();
+  }
+
+  /** Renews the leases the volunteer still holds; answers which of those it named are lost. */
+  heartbeat(link: VolunteerLink, tokens: readonly string[]): string[] {
+    const session = this.#session(link);
+    const now = Date.now();
+    const lost: string[] = [];
+    for (const token of tokens) {
+      const lease = this.#leases.get(token);
+      if (lease?.session === session) this.#leases.renew(lease, now);
+      else lost.push(token);
+    }
+    return lost;
+  }
+
+  progress(link: VolunteerLink, taskId: string, token: string, progress: number): void {
+    const lease = this.#holder(link, taskId, token);
+    this.store.tasks.setProgress(taskId, progress);
+    this.changes.job(lease.jobId);
+  }
+
+  output(link: VolunteerLink, taskId: string, token: string, stream: OutputStream, data: Uint8Array): void {
+    this.#holder(link, taskId, token);
+    const task = this.store.tasks.get(taskId);
+    if (!task) return;
+    const room = MAX_OUTPUT_BYTES - task.outputBytes[stream];
+    if (room <= 0) return;
+    if (data.byteLength <= room) this.store.tasks.appendOutput(taskId, stream, data);
+    else {
+      this.store.tasks.appendOutput(taskId, stream, data.subarray(0, room));
+      this.store.tasks.appendOutput(taskId, stream, TRUNCATED_NOTE);
+    }
+  }
+
+  finish(link: VolunteerLink, taskId: string, token: string, end: Omit<TaskEnd, 'at'>): void {
+    const lease = this.#holder(link, taskId, token);
+    this.#endLease(lease);
+    this.store.tasks.finish(taskId, { ...end, at: new Date().toISOString() });
+    const job = this.store.jobs.countFinished(lease.jobId, end.state === 'failed');
+    if (job.state !== 'cancelled' && job.tasksDone >= job.tasksTotal) {
+      this.store.jobs.setState(job.id, job.tasksFailed > 0 ? 'failed' : 'completed', new Date().toISOString());
+    }
+    this.changes.job(lease.jobId);
+    this.#scheduleDispatch();
+  }
+
+  /** The volunteer gives a task back unfinished (pause): requeued at once, from the start. */
+  release(link: VolunteerLink, taskId: string, token: string): void {
+    this.#lose(this.#holder(link, taskId, token), 'released by the volunteer', false);
+  }
+
+  /** Stops every running task of a cancelled job. */
+  cancelJob(job: JobRecord): void {
+    const at = new Date().toISOString();
+    for (const lease of this.#leases.ofJob(job.id)) {
+      this.#endLease(lease);
+      lease.session?.link.cancel(lease.taskId, 'the job was cancelled');
+    }
+    for (const task of this.store.tasks.forJob(job.id)) {
+      if (task.state === 'queued' || task.state === 'running' || task.state === 'preempted') this.store.tasks.cancel(task.id, at);
+    }
+    this.store.jobs.setState(job.id, 'cancelled', at);
+    this.changes.job(job.id);
+    this.#scheduleDispatch();
+  }
+
+  /** A job was created or requeued: look for volunteers. */
+  tasksQueued(): void {
+    this.#scheduleDispatch();
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+  }
+
+  #session(link: VolunteerLink): VolunteerSession {
+    const session = this.#sessions.get(link);
+    if (!session) throw new GridError('Conflict', 'say hello first: this connection is not a known volunteer');
+    return session;
+  }
+
+  /** The lease, if this connection holds it for this task; otherwise a StaleLease error. */
+  #holder(link: VolunteerLink, taskId: string, token: string): Held {
+    const lease = this.#leases.get(token);
+    if (!lease || lease.taskId !== taskId || lease.session?.link !== link) {
+      throw new GridError('StaleLease', `task ${taskId}: this volunteer holds no valid lease for it (lost or reassigned)`);
+    }
+    return lease;
+  }
+
+  #endLease(lease: Held): void {
+    this.#leases.end(lease);
+    lease.session?.leases.delete(lease.token);
+  }
+
+  /** Ends a lease and puts its task back in the queue; `lost` counts a restart. */
+  #lose(lease: Held, why: string, lost = true): void {
+    this.#endLease(lease);
+    const task = this.store.tasks.get(lease.taskId);
+    if (task?.state === 'running' && task.lease === lease.token) {
+      log.info(`task ${lease.taskId} requeued: ${why}`);
+      this.store.tasks.requeue(lease.taskId, lost);
+      this.changes.job(lease.jobId);
+    }
+    this.#scheduleDispatch();
+  }
+
+  #loseAll(session: VolunteerSession, why: string): void {
+    for (const token of [...session.leases]) {
+      const lease = this.#leases.get(token);
+      if (lease) this.#lose(lease, why);
+    }
+  }
+
+  #expire(): void {
+    for (const lease of this.#leases.expired(Date.now())) {
+      lease.session?.link.cancel(lease.taskId, 'its lease expired');
+      this.#lose(lease, 'its lease expired (no heartbeat)');
+    }
+  }
+
+  #scheduleDispatch(): void {
+    if (this.#dispatchPending) return;
+    this.#dispatchPending = true;
+    setImmediate(() => {
+      this.#dispatchPending = false;
+      try {
+        this.#dispatch();
+      } catch (error) {
+        log.error('dispatch failed', error);
+      }
+    });
+  }
+
+  /** Fills free slots with the highest-priority queued tasks, spreading them over volunteers. */
+  #dispatch(): void {
+    const open = [...this.#sessions.values()].filter((s) => s.free > 0);
+    const wanted = open.reduce((n, s) => n + s.free, 0);
+    if (wanted === 0) return;
+    const tasks = this.store.tasks.nextQueued(wanted);
+    const jobs = new Map<string, JobRecord>();
+    const programs = new Map<string, ProgramRecord>();
+    let turn = 0;
+    for (const task of tasks) {
+      while (open[turn % open.length]!.free === 0) turn++;
+      const session = open[turn++ % open.length]!;
+      const job = jobs.get(task.jobId) ?? this.store.jobs.get(task.jobId);
+      if (!job) continue;
+      jobs.set(job.id, job);
+      const program = programs.get(job.programId) ?? this.store.programs.get(job.programId);
+      if (!program) continue;
+      programs.set(program.id, program);
+      const now = Date.now();
+      // The first lease period also covers the volunteer's acceptance.
+      const lease = this.#leases.grant(task.id, job.id, session.volunteerId, session, now, ACK_TIMEOUT_MS);
+      session.leases.add(lease.token);
+      this.store.tasks.assign(task.id, session.volunteerId, lease.token, new Date(now).toISOString());
+      if (job.state === 'queued') {
+        this.store.jobs.setState(job.id, 'running');
+        job.state = 'running';
+      }
+      this.changes.job(job.id);
+      const assignment = buildAssignment(task, job, program, lease.token);
+      this.store.commit.afterCommit(() => {
+        session.link.assign(assignment).catch((error: Error) => {
+          if (this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
+        });
+      });
+    }
+    this.changes.volunteers();
+  }
+}

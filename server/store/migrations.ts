@@ -1,0 +1,92 @@
+/**
+ * The schema, as numbered migrations applied in order; `PRAGMA user_version`
+ * records the last one applied. Never edit a released migration: add the next.
+ */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE programs (
+        id TEXT PRIMARY KEY,              -- SHA-256 of the bytes as posted
+        name TEXT NOT NULL,
+        format TEXT NOT NULL CHECK (format IN ('wasm', 'js')),
+        size INTEGER NOT NULL,
+        builtin INTEGER NOT NULL DEFAULT 0,
+        description TEXT,
+        runnable TEXT NOT NULL,           -- SHA-256 of the bytes volunteers run
+        memory_initial INTEGER NOT NULL,  -- 64 KiB pages
+        memory_maximum INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX programs_by_name ON programs (name, builtin);
+
+      CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        program_id TEXT NOT NULL REFERENCES programs (id),
+        args TEXT NOT NULL,               -- JSON array
+        env TEXT NOT NULL,                -- JSON object
+        ranks INTEGER NOT NULL,
+        coupled INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        checkpoint_interval_ms INTEGER NOT NULL,
+        page_size INTEGER NOT NULL,
+        redundancy INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        tasks_total INTEGER NOT NULL,
+        tasks_done INTEGER NOT NULL DEFAULT 0,
+        tasks_failed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs (id),
+        job_seq INTEGER NOT NULL,         -- copied from the job: orders the queue
+        idx INTEGER NOT NULL,
+        priority INTEGER NOT NULL,        -- copied from the job: orders the queue
+        args TEXT NOT NULL,               -- JSON array
+        seed INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        volunteer_id TEXT,
+        lease TEXT,
+        progress REAL NOT NULL DEFAULT 0,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER,
+        result TEXT,                      -- JSON
+        error TEXT,
+        stdout_bytes INTEGER NOT NULL DEFAULT 0,
+        stderr_bytes INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        finished_at TEXT,
+        UNIQUE (job_id, idx)
+      );
+      CREATE INDEX tasks_queue ON tasks (state, priority DESC, job_seq, idx);
+      CREATE UNIQUE INDEX tasks_by_lease ON tasks (lease) WHERE lease IS NOT NULL;
+
+      -- Output as appended chunks: an append writes only the new bytes.
+      CREATE TABLE task_output (
+        task_id TEXT NOT NULL REFERENCES tasks (id),
+        stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+        offset INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (task_id, stream, offset)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE volunteers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        cores INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,85 @@
+/** What the store keeps, in the coordinator's own terms (not SQL rows). */
+import type { JobState, OutputStream, ProgramFormat, TaskState } from '../../shared/states.ts';
+
+export interface MemoryLimits {
+  initial: number;
+  maximum: number;
+}
+
+export interface ProgramRecord {
+  id: string;
+  name: string;
+  format: ProgramFormat;
+  size: number;
+  builtin: boolean;
+  description?: string;
+  /** Hash of the bytes volunteers run (for wasm: memory made shared). */
+  runnable: string;
+  memory: MemoryLimits;
+  createdAt: string;
+}
+
+export interface JobRecord {
+  seq: number;
+  id: string;
+  name: string;
+  programId: string;
+  args: string[];
+  env: Record<string, string>;
+  ranks: number;
+  coupled: boolean;
+  priority: number;
+  checkpointIntervalMs: number;
+  pageSize: number;
+  redundancy: number;
+  state: JobState;
+  tasksTotal: number;
+  tasksDone: number;
+  tasksFailed: number;
+  createdAt: string;
+  finishedAt?: string;
+}
+
+export type NewJob = Omit<JobRecord, 'seq' | 'tasksDone' | 'tasksFailed' | 'finishedAt'>;
+
+export interface TaskRecord {
+  id: string;
+  jobId: string;
+  index: number;
+  args: string[];
+  seed: number;
+  state: TaskState;
+  volunteerId?: string;
+  lease?: string;
+  progress: number;
+  restarts: number;
+  exitCode?: number;
+  result?: unknown;
+  error?: string;
+  outputBytes: Record<OutputStream, number>;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface NewTask {
+  id: string;
+  index: number;
+  args: string[];
+  seed: number;
+}
+
+export interface TaskEnd {
+  state: 'completed' | 'failed';
+  exitCode?: number;
+  result?: unknown;
+  error?: string;
+  at: string;
+}
+
+export interface VolunteerRecord {
+  id: string;
+  name: string;
+  cores: number;
+  firstSeen: string;
+  lastSeen: string;
+}

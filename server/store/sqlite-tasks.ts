@@ -1,0 +1,126 @@
+import type { OutputStream } from '../../shared/states.ts';
+import type { Db } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { TaskRecord } from './records.ts';
+import type { TaskStore } from './store.ts';
+
+interface TaskRow {
+  id: string;
+  job_id: string;
+  idx: number;
+  args: string;
+  seed: number;
+  state: TaskRecord['state'];
+  volunteer_id: string | null;
+  lease: string | null;
+  progress: number;
+  restarts: number;
+  exit_code: number | null;
+  result: string | null;
+  error: string | null;
+  stdout_bytes: number;
+  stderr_bytes: number;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+function fromRow(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    index: row.idx,
+    args: JSON.parse(row.args) as string[],
+    seed: row.seed,
+    state: row.state,
+    ...(row.volunteer_id ? { volunteerId: row.volunteer_id } : {}),
+    ...(row.lease ? { lease: row.lease } : {}),
+    progress: row.progress,
+    restarts: row.restarts,
+    ...(row.exit_code !== null ? { exitCode: row.exit_code } : {}),
+    ...(row.result !== null ? { result: JSON.parse(row.result) as unknown } : {}),
+    ...(row.error !== null ? { error: row.error } : {}),
+    outputBytes: { stdout: row.stdout_bytes, stderr: row.stderr_bytes },
+    ...(row.started_at ? { startedAt: row.started_at } : {}),
+    ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
+  };
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
+  const get = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?');
+  const forJob = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE job_id = ? ORDER BY idx');
+  const nextQueued = db.prepare<[number], TaskRow>(
+    "SELECT * FROM tasks WHERE state = 'queued' ORDER BY priority DESC, job_seq, idx LIMIT ?",
+  );
+  const inState = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE state = ?');
+  const assign = db.prepare(
+    "UPDATE tasks SET state = 'running', volunteer_id = ?, lease = ?, started_at = ? WHERE id = ? AND state = 'queued'",
+  );
+  const requeue = db.prepare(`
+    UPDATE tasks SET state = 'queued', volunteer_id = NULL, lease = NULL, progress = 0,
+      restarts = restarts + ?, stdout_bytes = 0, stderr_bytes = 0, started_at = NULL
+    WHERE id = ?`);
+  const clearOutput = db.prepare('DELETE FROM task_output WHERE task_id = ?');
+  const finish = db.prepare(`
+    UPDATE tasks SET state = @state, exit_code = @exitCode, result = @result, error = @error,
+      progress = 1, lease = NULL, finished_at = @at
+    WHERE id = @id`);
+  const cancel = db.prepare("UPDATE tasks SET state = 'cancelled', lease = NULL, finished_at = ? WHERE id = ?");
+  const setProgress = db.prepare('UPDATE tasks SET progress = ? WHERE id = ?');
+  const appendChunk = db.prepare('INSERT INTO task_output (task_id, stream, offset, data) VALUES (?, ?, ?, ?)');
+  const grow = {
+    stdout: db.prepare('UPDATE tasks SET stdout_bytes = stdout_bytes + ? WHERE id = ? RETURNING stdout_bytes - ? AS offset'),
+    stderr: db.prepare('UPDATE tasks SET stderr_bytes = stderr_bytes + ? WHERE id = ? RETURNING stderr_bytes - ? AS offset'),
+  };
+  const chunks = db.prepare<[string, string], { data: Buffer }>(
+    'SELECT data FROM task_output WHERE task_id = ? AND stream = ? ORDER BY offset',
+  );
+
+  return {
+    get: (id) => {
+      const row = get.get(id);
+      return row && fromRow(row);
+    },
+    forJob: (jobId) => forJob.all(jobId).map(fromRow),
+    nextQueued: (limit) => nextQueued.all(limit).map(fromRow),
+    inState: (state) => inState.all(state).map(fromRow),
+    assign: (id, volunteerId, lease, at) =>
+      commit.write(() => {
+        if (assign.run(volunteerId, lease, at, id).changes !== 1) throw new Error(`task ${id} is not queued`);
+      }),
+    requeue: (id, lost) =>
+      commit.write(() => {
+        requeue.run(lost ? 1 : 0, id);
+        clearOutput.run(id);
+      }),
+    finish: (id, end) =>
+      commit.write(() =>
+        finish.run({
+          id,
+          state: end.state,
+          exitCode: end.exitCode ?? null,
+          result: end.result === undefined ? null : JSON.stringify(end.result),
+          error: end.error ?? null,
+          at: end.at,
+        }),
+      ),
+    cancel: (id, at) => commit.write(() => cancel.run(at, id)),
+    setProgress: (id, progress) => commit.write(() => setProgress.run(progress, id)),
+    appendOutput: (id, stream: OutputStream, data) =>
+      commit.write(() => {
+        const row = grow[stream].get(data.byteLength, id, data.byteLength) as { offset: number } | undefined;
+        if (!row) throw new Error(`task ${id} does not exist`);
+        appendChunk.run(id, stream, row.offset, data);
+      }),
+    output: (id, stream) => concat(chunks.all(id, stream).map((r) => r.data)),
+  };
+}

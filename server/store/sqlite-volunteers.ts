@@ -1,0 +1,26 @@
+import type { Db } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { VolunteerRecord } from './records.ts';
+import type { VolunteerStore } from './store.ts';
+
+interface VolunteerRow {
+  id: string;
+  name: string;
+  cores: number;
+  first_seen: string;
+  last_seen: string;
+}
+
+export function sqliteVolunteers(db: Db, commit: GroupCommit): VolunteerStore {
+  const upsert = db.prepare(`
+    INSERT INTO volunteers (id, name, cores, first_seen, last_seen) VALUES (@id, @name, @cores, @lastSeen, @lastSeen)
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name, cores = excluded.cores, last_seen = excluded.last_seen`);
+  const list = db.prepare<[], VolunteerRow>('SELECT * FROM volunteers ORDER BY last_seen DESC');
+  return {
+    upsert: (v) => commit.write(() => upsert.run(v)),
+    list: () =>
+      list.all().map(
+        (r): VolunteerRecord => ({ id: r.id, name: r.name, cores: r.cores, firstSeen: r.first_seen, lastSeen: r.last_seen }),
+      ),
+  };
+}

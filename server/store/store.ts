@@ -1,0 +1,66 @@
+/**
+ * The coordinator's narrow view of durable state. Calls are synchronous: one
+ * process owns the state, and every write joins the current group-commit batch
+ * (`commit`), so whoever answers a client waits for `commit.afterCommit`.
+ * A PostgreSQL implementation keeps this shape with a write-behind batch.
+ */
+import type { OutputStream, TaskState } from '../../shared/states.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type {
+  JobRecord,
+  NewJob,
+  NewTask,
+  ProgramRecord,
+  TaskEnd,
+  TaskRecord,
+  VolunteerRecord,
+} from './records.ts';
+
+export interface ProgramStore {
+  put(program: ProgramRecord): void;
+  get(id: string): ProgramRecord | undefined;
+  /** The newest program of that name, built-ins first. */
+  byName(name: string): ProgramRecord | undefined;
+  list(): ProgramRecord[];
+}
+
+export interface JobStore {
+  insert(job: NewJob, tasks: readonly NewTask[]): void;
+  get(id: string): JobRecord | undefined;
+  list(): JobRecord[];
+  setState(id: string, state: JobRecord['state'], finishedAt?: string): void;
+  /** Counts one more finished task; returns the job as it is now. */
+  countFinished(id: string, failed: boolean): JobRecord;
+  /** Mean task progress (finished tasks count as 1), by job id. */
+  progress(ids?: readonly string[]): Map<string, number>;
+}
+
+export interface TaskStore {
+  get(id: string): TaskRecord | undefined;
+  forJob(jobId: string): TaskRecord[];
+  /** The next queued tasks: highest priority first, then oldest job, then index. */
+  nextQueued(limit: number): TaskRecord[];
+  inState(state: TaskState): TaskRecord[];
+  assign(id: string, volunteerId: string, lease: string, at: string): void;
+  /** Back to the queue from the start (its output is cleared); `lost` counts a restart. */
+  requeue(id: string, lost: boolean): void;
+  finish(id: string, end: TaskEnd): void;
+  cancel(id: string, at: string): void;
+  setProgress(id: string, progress: number): void;
+  appendOutput(id: string, stream: OutputStream, data: Uint8Array): void;
+  output(id: string, stream: OutputStream): Uint8Array;
+}
+
+export interface VolunteerStore {
+  upsert(volunteer: Omit<VolunteerRecord, 'firstSeen'>): void;
+  list(): VolunteerRecord[];
+}
+
+export interface Store {
+  readonly commit: GroupCommit;
+  readonly programs: ProgramStore;
+  readonly jobs: JobStore;
+  readonly tasks: TaskStore;
+  readonly volunteers: VolunteerStore;
+  close(): void;
+}

@@ -1,0 +1,120 @@
+/**
+ * The REST contract of API.md: request schemas (validated by the coordinator)
+ * and response shapes (read by the dashboard, tests and scripts).
+ */
+import { z } from 'zod';
+import { MAX_RANKS, MAX_TASKS_PER_JOB } from './limits.ts';
+import type { JobState, ProgramFormat, TaskState } from './states.ts';
+
+const arg = z.string().max(4096);
+const args = z.array(arg).max(256);
+
+export const postJobSchema = z
+  .strictObject({
+    program: z.string().min(1).max(200),
+    name: z.string().min(1).max(200).optional(),
+    args: args.optional(),
+    ranks: z.number().int().min(1).max(MAX_RANKS).optional(),
+    tasks: z
+      .array(z.strictObject({ args }))
+      .min(1)
+      .max(MAX_TASKS_PER_JOB)
+      .optional(),
+    priority: z.number().int().min(-1000).max(1000).optional(),
+    checkpointIntervalMs: z.number().int().min(100).max(86_400_000).optional(),
+    pageSize: z
+      .number()
+      .int()
+      .refine((n) => n >= 4096 && n <= 65536 && (n & (n - 1)) === 0, 'expected a power of two from 4096 to 65536')
+      .optional(),
+    redundancy: z.number().int().min(1).max(9).optional(),
+    env: z.record(z.string().max(256), z.string().max(4096)).optional(),
+  })
+  .refine((job) => !(job.tasks && (job.ranks ?? 1) > 1), {
+    message: 'a job has either independent tasks or ranks, not both',
+    path: ['ranks'],
+  });
+export type PostJobBody = z.infer<typeof postJobSchema>;
+
+export interface ProgramInfo {
+  id: string;
+  name: string;
+  format: ProgramFormat;
+  size: number;
+  builtin: boolean;
+  description?: string;
+  /** Built-in examples: arguments to start from. */
+  defaultArgs?: string[];
+  /** Built-in examples with independent tasks: one argument list per task. */
+  defaultTasks?: string[][];
+}
+
+export interface JobSummary {
+  id: string;
+  name: string;
+  state: JobState;
+  priority: number;
+  progress: number;
+  createdAt: string;
+  finishedAt?: string;
+  tasksTotal: number;
+  tasksDone: number;
+}
+
+export interface ResumeRecord {
+  from: 'local' | 'coordinator';
+  seq: number;
+  at: string;
+}
+
+export interface TaskView {
+  id: string;
+  index: number;
+  state: TaskState;
+  volunteer?: string;
+  progress: number;
+  checkpoints: number;
+  lastCheckpoint?: { seq: number; bytes: number; at: string };
+  restarts: number;
+  resumes: ResumeRecord[];
+  exitCode?: number;
+  args: string[];
+}
+
+export interface JobView extends JobSummary {
+  program: string;
+  programName: string;
+  args: string[];
+  ranks: number;
+  coupled: boolean;
+  checkpointIntervalMs: number;
+  pageSize: number;
+  redundancy: number;
+  recoveryLine?: number;
+  tasks: TaskView[];
+}
+
+export interface TaskOutput {
+  index: number;
+  state: TaskState;
+  exitCode?: number;
+  stdout: string;
+  stderr: string;
+  result?: unknown;
+  error?: string;
+}
+
+export interface JobOutput {
+  tasks: TaskOutput[];
+}
+
+export interface VolunteerView {
+  id: string;
+  name: string;
+  connected: boolean;
+  tasks: string[];
+  cores: number;
+  slots: number;
+  paused: boolean;
+  lastSeen: string;
+}

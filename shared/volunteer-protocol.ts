@@ -1,0 +1,118 @@
+/**
+ * The `/volunteer` socket.io namespace: event maps for both directions and the
+ * schemas the coordinator validates every inbound payload with. The page and the
+ * coordinator take the same maps reversed (socket.io's typed events).
+ */
+import { z } from 'zod';
+import type { SerializedError } from './errors.ts';
+import { MAX_OUTPUT_CHUNK_BYTES } from './limits.ts';
+import type { ProgramFormat } from './states.ts';
+
+/** Every request/response over a socket answers with one of these. */
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
+export type Ack<T> = (reply: Reply<T>) => void;
+
+const id = z.string().min(1).max(128);
+
+export const helloSchema = z.strictObject({
+  /** Stable per browser profile and tab slot (kept in localStorage, claimed with a Web Lock). */
+  volunteerId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8–64 characters from A–Z, a–z, 0–9, _ and -'),
+  name: z.string().max(100),
+  cores: z.number().int().min(1).max(1024),
+  /** Tasks it will run at once. */
+  slots: z.number().int().min(0).max(256),
+  /** Leases it still holds from before a reconnect (the coordinator keeps the valid ones). */
+  leases: z.array(id).max(256).default([]),
+});
+export type Hello = z.input<typeof helloSchema>;
+
+export interface Welcome {
+  volunteerId: string;
+  heartbeatMs: number;
+  leaseMs: number;
+  /** Of the leases reported in `hello`, the ones still valid: keep running those tasks. */
+  leases: string[];
+}
+
+export const slotsSchema = z.strictObject({ slots: z.number().int().min(0).max(256) });
+
+export const heartbeatSchema = z.strictObject({ leases: z.array(id).max(256) });
+
+export const progressSchema = z.strictObject({
+  taskId: id,
+  lease: id,
+  progress: z.number().min(0).max(1),
+});
+
+export const outputSchema = z.strictObject({
+  taskId: id,
+  lease: id,
+  stream: z.enum(['stdout', 'stderr']),
+  data: z.instanceof(Uint8Array).refine((d) => d.byteLength <= MAX_OUTPUT_CHUNK_BYTES, {
+    message: `expected at most ${MAX_OUTPUT_CHUNK_BYTES} bytes`,
+  }),
+});
+
+const jsonValue: z.ZodType<unknown> = z.unknown().refine((v) => {
+  try {
+    return JSON.stringify(v ?? null).length <= 1024 * 1024;
+  } catch {
+    return false;
+  }
+}, 'expected a JSON value of at most 1 MiB');
+
+export const finishSchema = z.strictObject({
+  taskId: id,
+  lease: id,
+  exitCode: z.number().int().min(-2147483648).max(4294967295),
+  result: jsonValue.optional(),
+});
+
+export const failSchema = z.strictObject({
+  taskId: id,
+  lease: id,
+  error: z.strictObject({ name: z.string().max(200), message: z.string().max(10_000) }),
+});
+
+/** Give a task back without finishing it (pause, page closing): it is requeued at once. */
+export const releaseSchema = z.strictObject({ taskId: id, lease: id });
+
+export interface TaskAssignment {
+  taskId: string;
+  jobId: string;
+  jobName: string;
+  index: number;
+  lease: string;
+  program: { id: string; name: string; format: ProgramFormat; url: string };
+  args: string[];
+  env: Record<string, string>;
+  rank: number;
+  ranks: number;
+  /** Seeds the deterministic `random_get` of this task. */
+  seed: number;
+  pageSize: number;
+  checkpointIntervalMs: number;
+  /** Limits of the process memory in 64 KiB pages (for wasm: those of its `env.memory` import). */
+  memory: { initial: number; maximum: number };
+}
+
+export interface VolunteerToServer {
+  hello: (hello: Hello, ack: Ack<Welcome>) => void;
+  slots: (payload: z.input<typeof slotsSchema>, ack: Ack<null>) => void;
+  heartbeat: (payload: z.input<typeof heartbeatSchema>, ack: Ack<{ lost: string[] }>) => void;
+  'task:progress': (payload: z.input<typeof progressSchema>) => void;
+  'task:output': (payload: z.input<typeof outputSchema>) => void;
+  'task:finish': (payload: z.input<typeof finishSchema>, ack: Ack<null>) => void;
+  'task:fail': (payload: z.input<typeof failSchema>, ack: Ack<null>) => void;
+  'task:release': (payload: z.input<typeof releaseSchema>, ack: Ack<null>) => void;
+  /** Best-effort goodbye from `pagehide`: every lease of this connection ends now. */
+  leaving: () => void;
+}
+
+export interface ServerToVolunteer {
+  'task:assign': (task: TaskAssignment, ack: Ack<null>) => void;
+  /** Stop this task now (job cancelled, or lease lost): its results would be refused. */
+  'task:cancel': (payload: { taskId: string; reason: string }) => void;
+  /** A fire-and-forget event that failed validation or processing. */
+  'protocol:error': (payload: { event: string; error: SerializedError }) => void;
+}
