@@ -1,0 +1,46 @@
+/**
+ * The shape of a JS step program (API.md, Program ABI) and the check that a
+ * loaded module has it.
+ */
+import { TaskError } from './task-error.ts';
+
+export interface JsContext {
+  /** The process memory: all state that must survive a checkpoint lives here (views over `memory.buffer`). */
+  readonly memory: WebAssembly.Memory;
+  readonly args: readonly string[];
+  readonly rank: number;
+  readonly size: number;
+  send(to: number, data: Uint8Array): void;
+  recv(from: number): Uint8Array;
+  /** Progress in [0, 1]. */
+  progress(fraction: number): void;
+  /** Writes `text` and a newline to stdout. */
+  print(text: string): void;
+}
+
+export interface JsProgram {
+  init(ctx: JsContext): void | Promise<void>;
+  /** Does a bounded amount of work; true when finished. */
+  step(ctx: JsContext): boolean | Promise<boolean>;
+  /** The task's result, JSON-serialisable. */
+  result?(ctx: JsContext): unknown;
+}
+
+/** Checks that a module namespace exports `init`, `step` and optionally `result` as functions. */
+export function asJsProgram(namespace: unknown): JsProgram {
+  const exports = (namespace ?? {}) as Record<string, unknown>;
+  for (const name of ['init', 'step'] as const) {
+    if (typeof exports[name] !== 'function') {
+      throw new TaskError('InvalidProgram', `a JS program must export a function ${name}(ctx); this one exports ${describeExports(exports)}`);
+    }
+  }
+  if (exports.result !== undefined && typeof exports.result !== 'function') {
+    throw new TaskError('InvalidProgram', 'the export result must be a function result(ctx)');
+  }
+  return exports as unknown as JsProgram;
+}
+
+function describeExports(exports: Record<string, unknown>): string {
+  const names = Object.keys(exports);
+  return names.length ? names.join(', ') : 'nothing';
+}

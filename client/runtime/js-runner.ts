@@ -1,0 +1,91 @@
+/**
+ * Drives a JS step program: `init(ctx)`, then `step(ctx)` until it returns
+ * true, then `result(ctx)`. Between steps the worker's event loop gets a turn
+ * now and then; checkpoints of JS programs will be taken there (DESIGN.md §3).
+ */
+import { GridError } from '../../shared/errors.ts';
+import type { TaskOutcome, TaskSpec } from './task-protocol.ts';
+import { createYielder } from './event-loop-yield.ts';
+import { createGridImports, messagingNotSupported } from './grid-imports.ts';
+import type { JsContext, JsProgram } from './js-program.ts';
+import type { RunHooks } from './run-hooks.ts';
+import { TaskError } from './task-error.ts';
+import { createProcessMemory } from './wasm-runner.ts';
+
+export interface JsRunOptions {
+  /** How long steps may run back to back before the event loop gets a turn. @default 50 */
+  yieldIntervalMs?: number;
+}
+
+function createContext(spec: TaskSpec, hooks: RunHooks): JsContext {
+  const grid = createGridImports({ rank: spec.rank, size: spec.ranks, progress: hooks.progress });
+  const encoder = new TextEncoder();
+  return {
+    memory: createProcessMemory(spec.memory),
+    args: [...spec.args],
+    rank: spec.rank,
+    size: spec.ranks,
+    send: () => {
+      throw messagingNotSupported();
+    },
+    recv: () => {
+      throw messagingNotSupported();
+    },
+    progress: (fraction) => grid.progress(fraction),
+    print: (text) => hooks.output('stdout', encoder.encode(`${String(text)}\n`)),
+  };
+}
+
+/** What the program threw, as an Error comlink can carry: same name and message. */
+function asProgramFailure(error: unknown): Error {
+  if (error instanceof TaskError || error instanceof GridError) return error;
+  if (error instanceof Error) {
+    const copy = new Error(error.message);
+    copy.name = error.name;
+    if (error.stack) copy.stack = error.stack;
+    return copy;
+  }
+  return new TaskError('ProgramError', `the program threw ${String(error)}`);
+}
+
+function toJson(value: unknown): unknown {
+  try {
+    return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+  } catch (error) {
+    throw new TaskError('InvalidProgram', `result(ctx) must return a JSON-serialisable value: ${(error as Error).message}`);
+  }
+}
+
+async function stepUntilDone(program: JsProgram, ctx: JsContext, yieldIntervalMs: number): Promise<void> {
+  const yielder = createYielder();
+  try {
+    let sliceStart = performance.now();
+    for (;;) {
+      const returned = program.step(ctx);
+      const done = returned instanceof Promise ? await returned : returned;
+      if (typeof done !== 'boolean') {
+        throw new TaskError('InvalidProgram', `step(ctx) must return a boolean (true when finished), not ${typeof done}`);
+      }
+      if (done) return;
+      if (performance.now() - sliceStart >= yieldIntervalMs) {
+        await yielder.yield();
+        sliceStart = performance.now();
+      }
+    }
+  } finally {
+    yielder.close();
+  }
+}
+
+/** Runs `program` for `spec` to the end: exit code 0 and `result(ctx)`, or rejects with the program's error. */
+export async function runJs(program: JsProgram, spec: TaskSpec, hooks: RunHooks, options: JsRunOptions = {}): Promise<TaskOutcome> {
+  const ctx = createContext(spec, hooks);
+  try {
+    await program.init(ctx);
+    await stepUntilDone(program, ctx, options.yieldIntervalMs ?? 50);
+    const result = toJson(await program.result?.(ctx));
+    return result === undefined ? { exitCode: 0 } : { exitCode: 0, result };
+  } catch (error) {
+    throw asProgramFailure(error);
+  }
+}

@@ -1,0 +1,9 @@
+/** What a runner reports while a program runs; the compute worker batches it for the page. */
+import type { OutputStream } from '../../shared/states.ts';
+
+export interface RunHooks {
+  /** Bytes the program wrote, in order; each call gets a fresh (non-shared) copy. */
+  output(stream: OutputStream, bytes: Uint8Array): void;
+  /** Progress in [0, 1], as often as the program reports it. */
+  progress(fraction: number): void;
+}

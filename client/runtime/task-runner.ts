@@ -1,0 +1,70 @@
+/**
+ * The compute worker's `run`: loads the task's program, runs it with output
+ * batched into chunks and progress throttled, and makes sure the page has every
+ * chunk and the last progress before the outcome (or the failure) is returned.
+ * Free of comlink so Node tests can drive it with plain callbacks.
+ */
+import type { OutputStream } from '../../shared/states.ts';
+import type { ComputeWorkerApi, TaskCallbacks, TaskOutcome, TaskSpec } from './task-protocol.ts';
+import { runJs } from './js-runner.ts';
+import { OutputBatcher } from './output-batcher.ts';
+import { fetchLoader } from './program-loader.ts';
+import type { ProgramLoader } from './program-loader.ts';
+import { ProgressThrottle } from './progress-throttle.ts';
+import type { RunHooks } from './run-hooks.ts';
+import { asTaskFailure } from './task-failure.ts';
+import { runWasm } from './wasm-runner.ts';
+
+export interface TaskRunnerOptions {
+  /** @default fetchLoader */
+  loader?: ProgramLoader;
+  /** Marks a chunk's buffer for transfer instead of copy (Comlink.transfer in the worker). */
+  transfer?: <T>(value: T, buffers: ArrayBuffer[]) => T;
+  /** Called when the page failed to take a callback; the task goes on. */
+  onCallbackError?: (error: unknown) => void;
+}
+
+async function runProgram(spec: TaskSpec, hooks: RunHooks, loader: ProgramLoader): Promise<TaskOutcome> {
+  if (spec.format === 'wasm') return runWasm(await loader.wasm(spec.programUrl), spec, hooks);
+  return runJs(await loader.js(spec.programUrl), spec, hooks);
+}
+
+export function createComputeWorkerApi(options: TaskRunnerOptions = {}): ComputeWorkerApi {
+  const loader = options.loader ?? fetchLoader;
+  const transfer = options.transfer ?? ((value) => value);
+  return {
+    async run(spec: TaskSpec, callbacks: TaskCallbacks): Promise<TaskOutcome> {
+      // Callbacks to the page return promises (comlink); wait for them all before
+      // answering, since the answer travels on another port and could overtake them.
+      const pending = new Set<Promise<unknown>>();
+      // Called synchronously: a wasm run never yields, so a deferred call would wait for its end.
+      const deliver = (call: () => unknown) => {
+        let sent: Promise<unknown>;
+        try {
+          sent = Promise.resolve(call());
+        } catch (error) {
+          sent = Promise.reject(error);
+        }
+        const settled = sent.catch((error) => options.onCallbackError?.(error)).finally(() => pending.delete(settled));
+        pending.add(settled);
+      };
+      const batcher = new OutputBatcher((stream: OutputStream, chunk: Uint8Array) =>
+        deliver(() => callbacks.output(stream, transfer(chunk, [chunk.buffer as ArrayBuffer]))),
+      );
+      const throttle = new ProgressThrottle((fraction) => deliver(() => callbacks.progress(fraction)));
+      const hooks: RunHooks = {
+        output: (stream, bytes) => batcher.write(stream, bytes),
+        progress: (fraction) => throttle.report(fraction),
+      };
+      try {
+        return await runProgram(spec, hooks, loader);
+      } catch (error) {
+        throw asTaskFailure(error);
+      } finally {
+        batcher.close();
+        throttle.close();
+        await Promise.all([...pending]);
+      }
+    },
+  };
+}
