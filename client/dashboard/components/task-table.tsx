@@ -1,0 +1,128 @@
+import { useState } from 'preact/hooks';
+import type { TaskView, VolunteerView } from '../../../shared/http-api.ts';
+import { errorMessage, migrateTask } from '../api.ts';
+import { Notice } from './notice.tsx';
+import { ProgressBar } from './progress-bar.tsx';
+import { StateBadge } from './state-badge.tsx';
+import { TaskCheckpoints } from './task-checkpoints.tsx';
+
+/** Rows shown before "Show more"; jobs may have thousands of tasks. */
+const PAGE = 100;
+
+interface Props {
+  jobId: string;
+  tasks: TaskView[];
+  volunteers: readonly VolunteerView[];
+  onChanged: () => void;
+}
+
+function TaskRow(props: { task: TaskView; volunteerName?: string; onMigrate: () => void; busy: boolean }) {
+  const { task, volunteerName } = props;
+  return (
+    <tr data-testid="task-row" data-task-index={task.index} data-task-id={task.id} data-state={task.state}>
+      <td class="num">{task.index}</td>
+      <td>
+        <StateBadge state={task.state} testId="task-state" />
+      </td>
+      <td data-testid="task-volunteer" title={task.volunteer}>
+        {task.volunteer ? (volunteerName ?? task.volunteer) : <span class="muted">—</span>}
+      </td>
+      <td class="cell-progress">
+        <ProgressBar value={task.progress} label={`Progress of task ${task.index}`} state={task.state} />
+      </td>
+      <td class="num" data-testid="task-restarts">
+        {task.restarts}
+      </td>
+      <td class="cell-checkpoints">
+        <TaskCheckpoints task={task} />
+      </td>
+      <td class="num" data-testid="task-exit-code">
+        {task.exitCode ?? <span class="muted">—</span>}
+      </td>
+      <td class="mono cell-args" title={task.args.join(' ')}>
+        {task.args.join(' ')}
+      </td>
+      <td>
+        {task.state === 'running' && (
+          <button
+            type="button"
+            class="button button-small button-ghost"
+            data-testid="task-migrate"
+            disabled={props.busy}
+            onClick={props.onMigrate}
+            title="Checkpoint, halt, and resume on another volunteer"
+          >
+            Migrate
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** One row per task of a job: state, where it runs, progress and checkpoints. */
+export function TaskTable({ jobId, tasks, volunteers, onChanged }: Props) {
+  const [shown, setShown] = useState(PAGE);
+  const [busy, setBusy] = useState<number | null>(null);
+  const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
+  const names = new Map(volunteers.map((v) => [v.id, v.name || v.id]));
+
+  const migrate = async (index: number) => {
+    setBusy(index);
+    setMessage(null);
+    try {
+      await migrateTask(jobId, index);
+      setMessage({ kind: 'success', text: `Migration of task ${index} requested.` });
+      onChanged();
+    } catch (error) {
+      setMessage({ kind: 'error', text: `Migrate task ${index}: ${errorMessage(error)}` });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <div>
+      {message && (
+        <Notice kind={message.kind} testId="task-action-message">
+          {message.text}
+        </Notice>
+      )}
+      <div class="table-wrap">
+        <table class="table" id="tasks-table" data-testid="tasks-table">
+          <thead>
+            <tr>
+              <th scope="col" class="num">#</th>
+              <th scope="col">State</th>
+              <th scope="col">Volunteer</th>
+              <th scope="col">Progress</th>
+              <th scope="col" class="num">Restarts</th>
+              <th scope="col">Checkpoints</th>
+              <th scope="col" class="num">Exit</th>
+              <th scope="col">Args</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {tasks.slice(0, shown).map((task) => (
+              <TaskRow
+                key={task.id}
+                task={task}
+                volunteerName={task.volunteer ? names.get(task.volunteer) : undefined}
+                busy={busy !== null}
+                onMigrate={() => void migrate(task.index)}
+              />
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {tasks.length > shown && (
+        <button type="button" class="button button-ghost show-more" onClick={() => setShown((n) => n + PAGE)}>
+          Show {Math.min(PAGE, tasks.length - shown)} more of {tasks.length - shown}
+        </button>
+      )}
+    </div>
+  );
+}
