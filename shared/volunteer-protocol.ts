@@ -48,9 +48,9 @@ export const outputSchema = z.strictObject({
   taskId: id,
   lease: id,
   stream: z.enum(['stdout', 'stderr']),
-  data: z.instanceof(Uint8Array).refine((d) => d.byteLength <= MAX_OUTPUT_CHUNK_BYTES, {
-    message: `expected at most ${MAX_OUTPUT_CHUNK_BYTES} bytes`,
-  }),
+  data: z
+    .custom<Uint8Array>((d) => d instanceof Uint8Array, 'expected binary data')
+    .refine((d) => d.byteLength <= MAX_OUTPUT_CHUNK_BYTES, { message: `expected at most ${MAX_OUTPUT_CHUNK_BYTES} bytes` }),
 });
 
 const jsonValue: z.ZodType<unknown> = z.unknown().refine((v) => {
@@ -116,3 +116,13 @@ export interface ServerToVolunteer {
   /** A fire-and-forget event that failed validation or processing. */
   'protocol:error': (payload: { event: string; error: SerializedError }) => void;
 }
+
+type PayloadOf<F> = F extends (payload: infer P, ack: Ack<unknown>) => void ? P : never;
+type ReplyOf<F> = F extends (payload: never, ack: Ack<infer T>) => void ? T : never;
+
+/** Volunteer events that expect an answer. */
+export type VolunteerRequest = {
+  [E in keyof VolunteerToServer]: ReplyOf<VolunteerToServer[E]> extends never ? never : E;
+}[keyof VolunteerToServer];
+export type RequestPayload<E extends VolunteerRequest> = PayloadOf<VolunteerToServer[E]>;
+export type RequestReply<E extends VolunteerRequest> = ReplyOf<VolunteerToServer[E]>;

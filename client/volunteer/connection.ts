@@ -1,0 +1,104 @@
+/**
+ * The volunteer's link to the coordinator: socket.io on `/volunteer`, which
+ * reconnects by itself. On every (re)connect it says hello with the leases it
+ * still holds, renews them with heartbeats, and takes assignments while it has
+ * free slots.
+ */
+import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { HEARTBEAT_MS } from '../../shared/limits.ts';
+import type { ServerToVolunteer, TaskAssignment, VolunteerToServer } from '../../shared/volunteer-protocol.ts';
+import { request } from './request.ts';
+
+export type VolunteerSocket = Socket<ServerToVolunteer, VolunteerToServer>;
+
+export interface ConnectionEvents {
+  /** A task arrived; return false to refuse it (no free slot). */
+  assigned(task: TaskAssignment): boolean;
+  /** The coordinator no longer counts these leases as ours: stop their tasks. */
+  lost(leases: string[]): void;
+  /** The coordinator stopped this task (job cancelled, lease expired). */
+  cancelled(taskId: string): void;
+  /** Connected, disconnected, or a hello was answered. */
+  changed(): void;
+}
+
+export interface VolunteerIdentity {
+  volunteerId: string;
+  name: string;
+  cores: number;
+}
+
+export class Connection {
+  readonly socket: VolunteerSocket;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  welcomed = false;
+
+  constructor(
+    private readonly identity: VolunteerIdentity,
+    private readonly slots: () => number,
+    private readonly leases: () => string[],
+    private readonly events: ConnectionEvents,
+  ) {
+    this.socket = io('/volunteer', { transports: ['websocket'], reconnectionDelayMax: 2_000 });
+    this.socket.on('connect', () => void this.#hello());
+    this.socket.on('disconnect', () => {
+      this.welcomed = false;
+      clearInterval(this.#heartbeat);
+      this.events.changed();
+    });
+    this.socket.on('task:assign', (task, ack) => {
+      const accepted = this.welcomed && this.events.assigned(task);
+      ack(accepted ? { ok: true, value: null } : { ok: false, error: { name: 'Conflict', message: 'no free slot' } });
+    });
+    this.socket.on('task:cancel', ({ taskId }) => this.events.cancelled(taskId));
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  /** Tells the coordinator how many tasks this page takes now (0 = paused). */
+  async setSlots(slots: number): Promise<void> {
+    if (this.socket.connected) await request(this.socket, 'slots', { slots });
+  }
+
+  /** Best-effort goodbye from `pagehide`. */
+  leave(): void {
+    this.socket.emit('leaving');
+  }
+
+  close(): void {
+    clearInterval(this.#heartbeat);
+    this.socket.close();
+  }
+
+  async #hello(): Promise<void> {
+    try {
+      const welcome = await request(this.socket, 'hello', {
+        ...this.identity,
+        slots: this.slots(),
+        leases: this.leases(),
+      });
+      const kept = new Set(welcome.leases);
+      this.events.lost(this.leases().filter((l) => !kept.has(l)));
+      this.welcomed = true;
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = setInterval(() => void this.#beat(), welcome.heartbeatMs || HEARTBEAT_MS);
+    } catch (error) {
+      console.warn('hello failed; reconnecting', error);
+      this.socket.disconnect().connect();
+    }
+    this.events.changed();
+  }
+
+  async #beat(): Promise<void> {
+    if (!this.socket.connected) return;
+    try {
+      const { lost } = await request(this.socket, 'heartbeat', { leases: this.leases() });
+      if (lost.length > 0) this.events.lost(lost);
+    } catch {
+      // A missed heartbeat is retried by the next one; the lease outlives several.
+    }
+  }
+}

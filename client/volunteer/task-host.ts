@@ -1,0 +1,126 @@
+/**
+ * Runs assigned tasks, each in its own compute worker driven through comlink,
+ * and reports what they do. Stopping a task terminates its worker: the program
+ * never has to cooperate.
+ */
+import * as Comlink from 'comlink';
+import type { OutputStream } from '../../shared/states.ts';
+import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
+import type { ComputeWorkerApi, TaskOutcome } from '../runtime/task-protocol.ts';
+
+const COMPUTE_WORKER_URL = '/build/compute-worker.js';
+
+/** Where a task's events go (the coordinator connection). */
+export interface TaskReporter {
+  output(task: TaskAssignment, stream: OutputStream, data: Uint8Array): void;
+  progress(task: TaskAssignment, fraction: number): void;
+  finished(task: TaskAssignment, outcome: TaskOutcome): void;
+  failed(task: TaskAssignment, error: { name: string; message: string }): void;
+}
+
+export interface RunningTask {
+  readonly assignment: TaskAssignment;
+  readonly startedAt: number;
+  progress: number;
+}
+
+interface Entry extends RunningTask {
+  readonly worker: Worker;
+}
+
+export class TaskHost {
+  readonly #running = new Map<string, Entry>();
+
+  constructor(
+    private readonly reporter: TaskReporter,
+    private readonly onChange: () => void,
+  ) {}
+
+  get size(): number {
+    return this.#running.size;
+  }
+
+  tasks(): RunningTask[] {
+    return [...this.#running.values()];
+  }
+
+  /** Lease tokens of every running task. */
+  leases(): string[] {
+    return this.tasks().map((t) => t.assignment.lease);
+  }
+
+  start(assignment: TaskAssignment): void {
+    const worker = new Worker(COMPUTE_WORKER_URL, { type: 'module', name: `task ${assignment.taskId}` });
+    const entry: Entry = { assignment, worker, startedAt: performance.now(), progress: 0 };
+    this.#running.set(assignment.lease, entry);
+    const api = Comlink.wrap<ComputeWorkerApi>(worker);
+    const live = () => this.#running.get(assignment.lease) === entry;
+    const callbacks = Comlink.proxy({
+      output: (stream: OutputStream, data: Uint8Array) => {
+        if (live()) this.reporter.output(assignment, stream, data);
+      },
+      progress: (fraction: number) => {
+        if (!live()) return;
+        entry.progress = fraction;
+        this.reporter.progress(assignment, fraction);
+        this.onChange();
+      },
+    });
+    worker.addEventListener('error', (event) => {
+      if (live()) this.#end(entry, { name: 'WorkerError', message: event.message || 'the compute worker failed to load' });
+    });
+    api
+      .run(
+        {
+          taskId: assignment.taskId,
+          programUrl: assignment.program.url,
+          format: assignment.program.format,
+          programName: assignment.program.name,
+          args: assignment.args,
+          env: assignment.env,
+          rank: assignment.rank,
+          ranks: assignment.ranks,
+          seed: assignment.seed,
+          pageSize: assignment.pageSize,
+          memory: assignment.memory,
+        },
+        callbacks,
+      )
+      .then(
+        (outcome) => live() && this.#end(entry, outcome),
+        (error: unknown) => {
+          const e = error instanceof Error ? error : new Error(String(error));
+          if (live()) this.#end(entry, { name: e.name || 'Error', message: e.message });
+        },
+      );
+    this.onChange();
+  }
+
+  /** Stops tasks without reporting them (their leases are gone). */
+  stop(leases: Iterable<string>): void {
+    for (const lease of leases) {
+      const entry = this.#running.get(lease);
+      if (!entry) continue;
+      entry.worker.terminate();
+      this.#running.delete(lease);
+    }
+    this.onChange();
+  }
+
+  /** Stops every task whose lease is not in `keep`. */
+  keepOnly(keep: readonly string[]): void {
+    this.stop(this.leases().filter((l) => !keep.includes(l)));
+  }
+
+  byTaskId(taskId: string): RunningTask | undefined {
+    return this.tasks().find((t) => t.assignment.taskId === taskId);
+  }
+
+  #end(entry: Entry, result: TaskOutcome | { name: string; message: string }): void {
+    entry.worker.terminate();
+    this.#running.delete(entry.assignment.lease);
+    if ('exitCode' in result) this.reporter.finished(entry.assignment, result);
+    else this.reporter.failed(entry.assignment, result);
+    this.onChange();
+  }
+}
