@@ -39,6 +39,8 @@ export class Scheduler {
   readonly #leases = new LeaseTable<VolunteerSession>(LEASE_MS);
   readonly #sweep: ReturnType<typeof setInterval>;
   #dispatchPending = false;
+  /** Set when the coordinator shuts down: its sockets close, but the volunteers did not leave. */
+  #closed = false;
 
   constructor(
     private readonly store: Store,
@@ -90,7 +92,7 @@ export class Scheduler {
   /** The connection is gone: every lease it held is lost and its task requeued. */
   disconnect(link: VolunteerLink, why: string): void {
     const session = this.#sessions.get(link);
-    if (!session) return;
+    if (!session || this.#closed) return;
     this.#sessions.delete(link);
     this.#loseAll(session, why);
     this.changes.volunteers();
@@ -182,7 +184,9 @@ export class Scheduler {
     this.#scheduleDispatch();
   }
 
+  /** Stops sweeping and dispatching; running tasks keep their leases for the next start. */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#sweep);
   }
 
@@ -233,7 +237,7 @@ export class Scheduler {
   }
 
   #scheduleDispatch(): void {
-    if (this.#dispatchPending) return;
+    if (this.#dispatchPending || this.#closed) return;
     this.#dispatchPending = true;
     setImmediate(() => {
       this.#dispatchPending = false;
@@ -275,9 +279,12 @@ export class Scheduler {
       this.changes.job(job.id);
       const assignment = buildAssignment(task, job, program, lease.token);
       this.store.commit.afterCommit(() => {
-        session.link.assign(assignment).catch((error: Error) => {
-          if (this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
-        });
+        session.link.assign(assignment).then(
+          () => this.#leases.renew(lease, Date.now()),
+          (error: Error) => {
+            if (this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
+          },
+        );
       });
     }
     this.changes.volunteers();

@@ -6,6 +6,7 @@ import type { ScriptedVolunteerOptions, TaskScript } from '../helpers/scripted-v
 import { startTestCoordinator } from '../helpers/test-coordinator.ts';
 import type { TestCoordinator } from '../helpers/test-coordinator.ts';
 import { emptyCommand } from '../helpers/tiny-wasm.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 let grid: TestCoordinator;
 let programId: string;
@@ -117,11 +118,3 @@ test('cancelling a job stops its running tasks and drops the queued ones', async
   await waitFor(() => v.cancelled.includes(task!.taskId));
   await assert.rejects(v.finish(task!), /StaleLease/);
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
