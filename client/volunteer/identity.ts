@@ -34,6 +34,8 @@ function tryHold(name: string): Promise<boolean> {
 
 export async function claimVolunteerId(): Promise<string> {
   const base = browserId();
+  // Web Locks exist only in secure contexts (https or localhost); elsewhere each tab is new.
+  if (!('locks' in navigator)) return `${base}-x${randomId().slice(0, 6)}`;
   for (let slot = 0; slot < MAX_TABS; slot++) {
     if (await tryHold(`grid-volunteer-${base}-${slot}`)) return `${base}-${slot}`;
   }
