@@ -24,7 +24,8 @@ export function taskView(task: TaskRecord): TaskView {
     id: task.id,
     index: task.index,
     state: task.state,
-    ...(task.volunteerId && task.state === 'running' ? { volunteer: task.volunteerId } : {}),
+    // Who runs it, or who ran it to the end; a requeued task has none until it is given out again.
+    ...(task.volunteerId ? { volunteer: task.volunteerId } : {}),
     progress: task.state === 'completed' ? 1 : task.progress,
     checkpoints: 0,
     restarts: task.restarts,
