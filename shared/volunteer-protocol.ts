@@ -77,6 +77,12 @@ export const failSchema = z.strictObject({
 /** Give a task back without finishing it (pause, page closing): it is requeued at once. */
 export const releaseSchema = z.strictObject({ taskId: id, lease: id });
 
+/** Limits of a process memory, in 64 KiB wasm pages. */
+export interface MemoryLimits {
+  initial: number;
+  maximum: number;
+}
+
 export interface TaskAssignment {
   taskId: string;
   jobId: string;
@@ -93,7 +99,7 @@ export interface TaskAssignment {
   pageSize: number;
   checkpointIntervalMs: number;
   /** Limits of the process memory in 64 KiB pages (for wasm: those of its `env.memory` import). */
-  memory: { initial: number; maximum: number };
+  memory: MemoryLimits;
 }
 
 export interface VolunteerToServer {

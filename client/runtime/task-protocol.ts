@@ -4,27 +4,15 @@
  * host back with output and progress. A task is cancelled by terminating its worker.
  */
 import type { OutputStream, ProgramFormat } from '../../shared/states.ts';
+import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 
-export interface TaskSpec {
-  taskId: string;
+/** What a compute worker needs of an assignment, plus where its program comes from. */
+export interface TaskSpec extends Pick<TaskAssignment, 'taskId' | 'args' | 'env' | 'rank' | 'ranks' | 'seed' | 'pageSize' | 'memory'> {
   /** Same-origin URL of the program's bytes (instrumented wasm, or the JS module). */
   programUrl: string;
   format: ProgramFormat;
   /** argv[0] of a WASI program. */
   programName: string;
-  args: string[];
-  env: Record<string, string>;
-  rank: number;
-  ranks: number;
-  /** Seeds the deterministic `random_get`. */
-  seed: number;
-  /** Tracking granularity of the process memory (used from issue 3 on). */
-  pageSize: number;
-  /**
-   * For wasm: the limits, in 64 KiB pages, of the shared memory the coordinator's
-   * rewrite made the module import as `env.memory`. For js: the process memory's.
-   */
-  memory: { initial: number; maximum: number };
 }
 
 export interface TaskCallbacks {

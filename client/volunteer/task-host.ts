@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import type { OutputStream } from '../../shared/states.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
-import type { ComputeWorkerApi, TaskOutcome } from '../runtime/task-protocol.ts';
+import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../runtime/task-protocol.ts';
 
 const COMPUTE_WORKER_URL = '/build/compute-worker.js';
 
@@ -26,6 +26,11 @@ export interface RunningTask {
 
 interface Entry extends RunningTask {
   readonly worker: Worker;
+}
+
+function taskSpec(a: TaskAssignment): TaskSpec {
+  const { taskId, args, env, rank, ranks, seed, pageSize, memory, program } = a;
+  return { taskId, args, env, rank, ranks, seed, pageSize, memory, programUrl: program.url, format: program.format, programName: program.name };
 }
 
 export class TaskHost {
@@ -71,19 +76,7 @@ export class TaskHost {
     });
     api
       .run(
-        {
-          taskId: assignment.taskId,
-          programUrl: assignment.program.url,
-          format: assignment.program.format,
-          programName: assignment.program.name,
-          args: assignment.args,
-          env: assignment.env,
-          rank: assignment.rank,
-          ranks: assignment.ranks,
-          seed: assignment.seed,
-          pageSize: assignment.pageSize,
-          memory: assignment.memory,
-        },
+        taskSpec(assignment),
         callbacks,
       )
       .then(

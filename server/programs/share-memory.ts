@@ -7,12 +7,8 @@
  */
 import { IMPORT_KIND, Reader, SECTION, encodeName, encodeU32, invalid, readSections, writeSections } from './wasm-binary.ts';
 import type { Section } from './wasm-binary.ts';
+import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 
-export interface MemoryLimits {
-  /** In 64 KiB wasm pages. */
-  initial: number;
-  maximum: number;
-}
 
 const LIMITS_HAS_MAX = 0x01;
 const LIMITS_SHARED = 0x02;

@@ -3,6 +3,7 @@
  * and to read and write the LEB128 integers and names inside them.
  * https://webassembly.github.io/spec/core/binary/modules.html
  */
+import { concatBytes } from '../../shared/bytes.ts';
 import { GridError } from '../../shared/errors.ts';
 
 export const SECTION = { custom: 0, type: 1, import: 2, function: 3, memory: 5 } as const;
@@ -87,11 +88,5 @@ export function readSections(bytes: Uint8Array): Section[] {
 export function writeSections(sections: readonly Section[]): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.from(HEADER)];
   for (const s of sections) parts.push(Uint8Array.from([s.id, ...encodeU32(s.body.length)]), s.body);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

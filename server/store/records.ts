@@ -1,18 +1,9 @@
 /** What the store keeps, in the coordinator's own terms (not SQL rows). */
-import type { JobState, OutputStream, ProgramFormat, TaskState } from '../../shared/states.ts';
+import type { ProgramInfo } from '../../shared/http-api.ts';
+import type { JobState, OutputStream, TaskState } from '../../shared/states.ts';
+import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 
-export interface MemoryLimits {
-  initial: number;
-  maximum: number;
-}
-
-export interface ProgramRecord {
-  id: string;
-  name: string;
-  format: ProgramFormat;
-  size: number;
-  builtin: boolean;
-  description?: string;
+export interface ProgramRecord extends Omit<ProgramInfo, 'defaultArgs' | 'defaultTasks'> {
   /** Hash of the bytes volunteers run (for wasm: memory made shared). */
   runnable: string;
   memory: MemoryLimits;

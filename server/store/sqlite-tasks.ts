@@ -1,3 +1,4 @@
+import { concatBytes } from '../../shared/bytes.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import type { Db } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
@@ -43,16 +44,6 @@ function fromRow(row: TaskRow): TaskRecord {
     ...(row.started_at ? { startedAt: row.started_at } : {}),
     ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
   };
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
@@ -121,6 +112,6 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
         if (!row) throw new Error(`task ${id} does not exist`);
         appendChunk.run(id, stream, row.offset, data);
       }),
-    output: (id, stream) => concat(chunks.all(id, stream).map((r) => r.data)),
+    output: (id, stream) => concatBytes(chunks.all(id, stream).map((r) => r.data)),
   };
 }
