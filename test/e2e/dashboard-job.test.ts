@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertSameBytes, referenceRun } from '../helpers/e2e-output.ts';
-import { pollUntil } from '../helpers/e2e-poll.ts';
+import { pollUntil } from '../helpers/wait-for.ts';
 import { e2eSuite } from '../helpers/e2e-suite.ts';
 import { examplePath } from '../fixtures/runtime-harness.ts';
 

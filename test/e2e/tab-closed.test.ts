@@ -14,7 +14,7 @@ import type { JobView } from '../../shared/http-api.ts';
 import { LEASE_MS, PING_INTERVAL_MS, PING_TIMEOUT_MS } from '../../shared/limits.ts';
 import { assertSameBytes, referenceRun } from '../helpers/e2e-output.ts';
 import type { VolunteerPage } from '../helpers/e2e-pages.ts';
-import { pollUntil } from '../helpers/e2e-poll.ts';
+import { pollUntil } from '../helpers/wait-for.ts';
 import { e2eSuite } from '../helpers/e2e-suite.ts';
 import { fixturePath } from '../fixtures/runtime-harness.ts';
 

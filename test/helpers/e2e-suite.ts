@@ -8,7 +8,7 @@ import { after, afterEach, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PageLog, launchBrowser } from './browser.ts';
 import { openDashboard, openVolunteer } from './e2e-pages.ts';
-import { pollUntil } from './e2e-poll.ts';
+import { pollUntil } from './wait-for.ts';
 import type { VolunteerPage } from './e2e-pages.ts';
 import { startTestCoordinator, TEST_TOKEN } from './test-coordinator.ts';
 import type { TestCoordinator } from './test-coordinator.ts';
