@@ -4,6 +4,7 @@
  * ends. Tokens are unguessable, so a result can only come from the holder.
  */
 import { randomUUID } from 'node:crypto';
+import type { OutputStream } from '../../shared/states.ts';
 
 export interface Lease<S> {
   readonly token: string;
@@ -13,6 +14,8 @@ export interface Lease<S> {
   /** The connection holding it; null while its volunteer is away (after a coordinator restart). */
   session: S | null;
   expiresAt: number;
+  /** Output stored so far under this lease, to enforce the per-task cap without a read. */
+  readonly outputBytes: Record<OutputStream, number>;
 }
 
 export class LeaseTable<S> {
@@ -20,13 +23,23 @@ export class LeaseTable<S> {
 
   constructor(private readonly leaseMs: number) {}
 
+  /** A new lease on a task that starts with no output. */
   grant(taskId: string, jobId: string, volunteerId: string, session: S | null, now: number, extraMs = 0): Lease<S> {
-    return this.adopt(randomUUID(), taskId, jobId, volunteerId, session, now + this.leaseMs + extraMs);
+    const output = { stdout: 0, stderr: 0 };
+    return this.adopt(randomUUID(), taskId, jobId, volunteerId, session, now + this.leaseMs + extraMs, output);
   }
 
   /** Re-creates a lease whose token is already durable (after a coordinator restart). */
-  adopt(token: string, taskId: string, jobId: string, volunteerId: string, session: S | null, expiresAt: number) {
-    const lease: Lease<S> = { token, taskId, jobId, volunteerId, session, expiresAt };
+  adopt(
+    token: string,
+    taskId: string,
+    jobId: string,
+    volunteerId: string,
+    session: S | null,
+    expiresAt: number,
+    outputBytes: Record<OutputStream, number>,
+  ): Lease<S> {
+    const lease: Lease<S> = { token, taskId, jobId, volunteerId, session, expiresAt, outputBytes: { ...outputBytes } };
     this.#byToken.set(token, lease);
     return lease;
   }

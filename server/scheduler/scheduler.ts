@@ -56,7 +56,7 @@ export class Scheduler {
     const expiresAt = Date.now() + LEASE_MS;
     for (const task of this.store.tasks.inState('running')) {
       if (task.lease && task.volunteerId) {
-        this.#leases.adopt(task.lease, task.id, task.jobId, task.volunteerId, null, expiresAt);
+        this.#leases.adopt(task.lease, task.id, task.jobId, task.volunteerId, null, expiresAt, task.outputBytes);
       } else {
         this.store.tasks.requeue(task.id, true);
       }
@@ -135,15 +135,15 @@ export class Scheduler {
   }
 
   output(link: VolunteerLink, taskId: string, token: string, stream: OutputStream, data: Uint8Array): void {
-    this.#holder(link, taskId, token);
-    const task = this.store.tasks.get(taskId);
-    if (!task) return;
-    const room = MAX_OUTPUT_BYTES - task.outputBytes[stream];
+    const { outputBytes } = this.#holder(link, taskId, token);
+    const room = MAX_OUTPUT_BYTES - outputBytes[stream];
     if (room <= 0) return;
-    if (data.byteLength <= room) this.store.tasks.appendOutput(taskId, stream, data);
-    else {
-      this.store.tasks.appendOutput(taskId, stream, data.subarray(0, room));
+    const kept = data.byteLength <= room ? data : data.subarray(0, room);
+    this.store.tasks.appendOutput(taskId, stream, kept);
+    outputBytes[stream] += kept.byteLength;
+    if (kept !== data) {
       this.store.tasks.appendOutput(taskId, stream, TRUNCATED_NOTE);
+      outputBytes[stream] += TRUNCATED_NOTE.byteLength;
     }
   }
 
@@ -282,7 +282,8 @@ export class Scheduler {
         session.link.assign(assignment).then(
           () => this.#leases.renew(lease, Date.now()),
           (error: Error) => {
-            if (this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
+            // After close the store is gone and the lease is kept for the next start.
+            if (!this.#closed && this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
           },
         );
       });

@@ -4,7 +4,7 @@
  * dashboard, so each has its own localStorage and IndexedDB.
  */
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, LaunchOptions, Page } from 'playwright-core';
 
 /** @default '/usr/bin/chromium' (API.md "Environment") */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -24,8 +24,9 @@ const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+/** Launches Debian's Chromium headless with the flags above; `options` adds Playwright launch options. */
+export function launchBrowser(options: Omit<LaunchOptions, 'executablePath' | 'headless' | 'args'> = {}): Promise<Browser> {
+  return chromium.launch({ ...options, executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
 
 /**
