@@ -255,6 +255,7 @@ export class Scheduler {
     const wanted = open.reduce((n, s) => n + s.free, 0);
     if (wanted === 0) return;
     const tasks = this.store.tasks.nextQueued(wanted);
+    if (tasks.length === 0) return;
     const jobs = new Map<string, JobRecord>();
     const programs = new Map<string, ProgramRecord>();
     let turn = 0;
