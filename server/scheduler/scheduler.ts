@@ -6,10 +6,9 @@
  * Claims: 62–65 build on this (preemption and migration come with checkpoints).
  */
 import { GridError } from '../../shared/errors.ts';
-import { ACK_TIMEOUT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
+import { ACK_TIMEOUT_MS, HEARTBEAT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
-import { HEARTBEAT_MS } from '../../shared/limits.ts';
 import { logger } from '../logger.ts';
 import type { JobRecord, ProgramRecord, TaskEnd } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
@@ -69,7 +68,8 @@ export class Scheduler {
 
   connect(hello: Required<Hello>, link: VolunteerLink): Welcome {
     for (const [other, session] of this.#sessions) {
-      if (session.volunteerId === hello.volunteerId && other !== link) this.disconnect(other, 'replaced by a newer connection');
+      // Another connection of the same volunteer, or this one saying hello twice: its session ends.
+      if (session.volunteerId === hello.volunteerId || other === link) this.disconnect(other, 'replaced by a newer hello');
     }
     const session = new VolunteerSession(hello.volunteerId, hello.name, hello.cores, hello.slots, link);
     this.#sessions.set(link, session);

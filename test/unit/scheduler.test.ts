@@ -101,3 +101,17 @@ test('a second connection with the same volunteer id replaces the first, whose t
   assert.equal(scheduler.sessions().length, 1);
   assert.throws(() => scheduler.progress(first, first.assigned[0]!.taskId, first.assigned[0]!.lease, 0.5), /StaleLease/);
 });
+
+test('a second hello on the same connection starts a new session; the old one’s tasks go back to the queue', async () => {
+  const link = new MemoryLink();
+  scheduler.connect(hello('volunteer-twice', 1), link);
+  const job = jobs.create({ program: 'empty' });
+  await waitFor(() => link.assigned.length === 1);
+  scheduler.connect(hello('volunteer-twice', 1), link);
+  await waitFor(() => link.assigned.length === 2);
+  assert.equal(scheduler.sessions().length, 1);
+  assert.equal(store.tasks.forJob(job.id)[0]!.restarts, 1);
+  const [first, second] = link.assigned;
+  assert.throws(() => scheduler.progress(link, first!.taskId, first!.lease, 0.1), /StaleLease/);
+  scheduler.progress(link, second!.taskId, second!.lease, 0.1);
+});
