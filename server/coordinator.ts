@@ -13,7 +13,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Server } from 'socket.io';
 import type { Namespace } from 'socket.io';
 import type { DashboardToServer, ServerToDashboard } from '../shared/dashboard-protocol.ts';
-import { MAX_OUTPUT_CHUNK_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from '../shared/limits.ts';
+import { MAX_SOCKET_MESSAGE_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from '../shared/limits.ts';
 import type { ServerToVolunteer, VolunteerToServer } from '../shared/volunteer-protocol.ts';
 import { createApp } from './http/app.ts';
 import { JobService } from './jobs/job-service.ts';
@@ -78,7 +78,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     serveClient: false,
     pingInterval: PING_INTERVAL_MS,
     pingTimeout: PING_TIMEOUT_MS,
-    maxHttpBufferSize: 2 * MAX_OUTPUT_CHUNK_BYTES,
+    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
   });
   const dashboards: Namespace<DashboardToServer, ServerToDashboard> = io.of('/dashboard');
   const volunteers: Namespace<VolunteerToServer, ServerToVolunteer> = io.of('/volunteer');

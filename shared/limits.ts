@@ -12,6 +12,10 @@ export const MAX_RANKS = 1_024;
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 /** Largest output chunk a volunteer may send in one event. */
 export const MAX_OUTPUT_CHUNK_BYTES = 64 * 1024;
+/** Largest JSON result of a task. */
+export const MAX_RESULT_BYTES = 1024 * 1024;
+/** Largest socket.io message; a bigger one closes the connection (socket.io's maxHttpBufferSize). */
+export const MAX_SOCKET_MESSAGE_BYTES = 2 * MAX_RESULT_BYTES;
 
 /** A lease not renewed for this long is lost and its task requeued. */
 export const LEASE_MS = 5_000;

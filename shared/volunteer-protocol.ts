@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { SerializedError } from './errors.ts';
-import { MAX_OUTPUT_CHUNK_BYTES } from './limits.ts';
+import { MAX_OUTPUT_CHUNK_BYTES, MAX_RESULT_BYTES } from './limits.ts';
 import type { ProgramFormat } from './states.ts';
 
 /** Every request/response over a socket answers with one of these. */
@@ -55,11 +55,11 @@ export const outputSchema = z.strictObject({
 
 const jsonValue: z.ZodType<unknown> = z.unknown().refine((v) => {
   try {
-    return JSON.stringify(v ?? null).length <= 1024 * 1024;
+    return JSON.stringify(v ?? null).length <= MAX_RESULT_BYTES;
   } catch {
     return false;
   }
-}, 'expected a JSON value of at most 1 MiB');
+}, `expected a JSON value of at most ${MAX_RESULT_BYTES} bytes`);
 
 export const finishSchema = z.strictObject({
   taskId: id,

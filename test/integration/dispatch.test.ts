@@ -118,3 +118,14 @@ test('cancelling a job stops its running tasks and drops the queued ones', async
   await waitFor(() => v.cancelled.includes(task!.taskId));
   await assert.rejects(v.finish(task!), /StaleLease/);
 });
+
+test('a result of up to 1 MiB of JSON is accepted and read back whole', async () => {
+  const v = volunteer({ slots: 1 });
+  await v.start();
+  const { id } = await grid.api.postJob({ program: programId });
+  const [task] = await v.waitForTasks(1);
+  const result = { values: Array.from({ length: 60_000 }, (_, i) => i * 1.5) };
+  await v.finish(task!, 0, result);
+  await grid.api.waitForState(id, 'completed');
+  assert.deepEqual((await grid.api.output(id)).tasks[0]!.result, result);
+});
