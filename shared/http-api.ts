@@ -67,6 +67,15 @@ export interface ResumeRecord {
   at: string;
 }
 
+export interface LocalCheckpoint {
+  seq: number;
+  pages: number;
+  bytes: number;
+  stopMs: number;
+  saveMs: number;
+  at: string;
+}
+
 export interface TaskView {
   id: string;
   index: number;
@@ -75,6 +84,8 @@ export interface TaskView {
   progress: number;
   checkpoints: number;
   lastCheckpoint?: { seq: number; bytes: number; at: string };
+  /** Checkpoints the volunteer committed to its own IndexedDB, oldest first (at most the last 100). */
+  localCheckpoints: LocalCheckpoint[];
   restarts: number;
   resumes: ResumeRecord[];
   exitCode?: number;

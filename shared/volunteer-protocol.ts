@@ -74,6 +74,19 @@ export const failSchema = z.strictObject({
   error: z.strictObject({ name: z.string().max(200), message: z.string().max(10_000) }),
 });
 
+/** A checkpoint the volunteer committed locally (its IndexedDB): what the job page shows. */
+export const checkpointReportSchema = z.strictObject({
+  taskId: id,
+  lease: id,
+  seq: z.number().int().min(1),
+  pages: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  /** Suspension to resume, in ms. */
+  stopMs: z.number().min(0).max(3_600_000),
+  /** Suspension to the manifest being durable, in ms. */
+  saveMs: z.number().min(0).max(3_600_000),
+});
+
 /** Give a task back without finishing it (pause, page closing): it is requeued at once. */
 export const releaseSchema = z.strictObject({ taskId: id, lease: id });
 
@@ -111,6 +124,7 @@ export interface VolunteerToServer {
   'task:finish': (payload: z.input<typeof finishSchema>, ack: Ack<null>) => void;
   'task:fail': (payload: z.input<typeof failSchema>, ack: Ack<null>) => void;
   'task:release': (payload: z.input<typeof releaseSchema>, ack: Ack<null>) => void;
+  'task:checkpoint': (payload: z.input<typeof checkpointReportSchema>, ack: Ack<null>) => void;
   /** Best-effort goodbye from `pagehide`: every lease of this connection ends now. */
   leaving: () => void;
 }

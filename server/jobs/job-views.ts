@@ -1,5 +1,5 @@
 /** Jobs, tasks and outputs in the shapes API.md promises. */
-import type { JobOutput, JobSummary, JobView, TaskView } from '../../shared/http-api.ts';
+import type { JobOutput, JobSummary, JobView, LocalCheckpoint, TaskView } from '../../shared/http-api.ts';
 import type { JobRecord, ProgramRecord, TaskRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 
@@ -19,7 +19,10 @@ export function jobSummary(job: JobRecord, progress: number | undefined): JobSum
   };
 }
 
-export function taskView(task: TaskRecord): TaskView {
+/** How many local checkpoints of a task the job view lists (the newest). */
+const LOCAL_CHECKPOINTS_SHOWN = 100;
+
+export function taskView(task: TaskRecord, localCheckpoints: readonly LocalCheckpoint[] = []): TaskView {
   return {
     id: task.id,
     index: task.index,
@@ -30,12 +33,14 @@ export function taskView(task: TaskRecord): TaskView {
     checkpoints: 0,
     restarts: task.restarts,
     resumes: [],
+    localCheckpoints: localCheckpoints.slice(-LOCAL_CHECKPOINTS_SHOWN),
     ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
     args: task.args,
   };
 }
 
 export function jobView(store: Store, job: JobRecord, program: ProgramRecord | undefined): JobView {
+  const checkpoints = store.tasks.localCheckpointsOfJob(job.id);
   return {
     ...jobSummary(job, store.jobs.progress([job.id]).get(job.id)),
     program: job.programId,
@@ -46,7 +51,7 @@ export function jobView(store: Store, job: JobRecord, program: ProgramRecord | u
     checkpointIntervalMs: job.checkpointIntervalMs,
     pageSize: job.pageSize,
     redundancy: job.redundancy,
-    tasks: store.tasks.forJob(job.id).map(taskView),
+    tasks: store.tasks.forJob(job.id).map((task) => taskView(task, checkpoints.get(task.id))),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Namespace } from 'socket.io';
 import { z } from 'zod';
 import { GridError, serializeError } from '../../shared/errors.ts';
 import {
+  checkpointReportSchema,
   failSchema,
   finishSchema,
   heartbeatSchema,
@@ -50,6 +51,9 @@ export function bindVolunteerNamespace(
       scheduler.finish(link, p.taskId, p.lease, { state: 'failed', error: `${p.error.name}: ${p.error.message}` }),
     );
     on('task:release', releaseSchema, (p) => scheduler.release(link, p.taskId, p.lease));
+    on('task:checkpoint', checkpointReportSchema, ({ taskId, lease, ...checkpoint }) =>
+      scheduler.localCheckpoint(link, taskId, lease, checkpoint),
+    );
     on('leaving', z.undefined(), () => scheduler.leaving(link));
     socket.on('disconnect', (reason) => scheduler.disconnect(link, `disconnected (${reason})`));
     socket.onAny((event: unknown) => {
@@ -70,5 +74,6 @@ const KNOWN_EVENTS = new Set([
   'task:finish',
   'task:fail',
   'task:release',
+  'task:checkpoint',
   'leaving',
 ]);

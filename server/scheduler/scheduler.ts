@@ -7,6 +7,7 @@
  */
 import { GridError } from '../../shared/errors.ts';
 import { ACK_TIMEOUT_MS, HEARTBEAT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
+import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
 import { logger } from '../logger.ts';
@@ -157,6 +158,13 @@ export class Scheduler {
     }
     this.changes.job(lease.jobId);
     this.#scheduleDispatch();
+  }
+
+  /** The volunteer committed a checkpoint of this task to its IndexedDB. */
+  localCheckpoint(link: VolunteerLink, taskId: string, token: string, checkpoint: Omit<LocalCheckpoint, 'at'>): void {
+    const lease = this.#holder(link, taskId, token);
+    this.store.tasks.recordLocalCheckpoint(taskId, { ...checkpoint, at: new Date().toISOString() });
+    this.changes.job(lease.jobId);
   }
 
   /** The volunteer gives a task back unfinished (pause): requeued at once, from the start. */

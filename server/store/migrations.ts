@@ -89,4 +89,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Checkpoints volunteers committed locally, as they reported them (issue 3).
+      CREATE TABLE task_checkpoints (
+        task_id TEXT NOT NULL REFERENCES tasks (id),
+        seq INTEGER NOT NULL,
+        pages INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        stop_ms REAL NOT NULL,
+        save_ms REAL NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

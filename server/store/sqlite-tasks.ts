@@ -1,4 +1,5 @@
 import { concatBytes } from '../../shared/bytes.ts';
+import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import type { Db } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
@@ -61,6 +62,14 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
       restarts = restarts + ?, stdout_bytes = 0, stderr_bytes = 0, started_at = NULL
     WHERE id = ?`);
   const clearOutput = db.prepare('DELETE FROM task_output WHERE task_id = ?');
+  const clearCheckpoints = db.prepare('DELETE FROM task_checkpoints WHERE task_id = ?');
+  const recordCheckpoint = db.prepare(`
+    INSERT OR REPLACE INTO task_checkpoints (task_id, seq, pages, bytes, stop_ms, save_ms, at)
+    VALUES (@id, @seq, @pages, @bytes, @stopMs, @saveMs, @at)`);
+  const checkpointsOfJob = db.prepare<[string], LocalCheckpoint & { taskId: string }>(`
+    SELECT c.task_id AS taskId, c.seq, c.pages, c.bytes, c.stop_ms AS stopMs, c.save_ms AS saveMs, c.at
+    FROM task_checkpoints c JOIN tasks t ON t.id = c.task_id
+    WHERE t.job_id = ? ORDER BY c.task_id, c.seq`);
   const finish = db.prepare(`
     UPDATE tasks SET state = @state, exit_code = @exitCode, result = @result, error = @error,
       progress = 1, lease = NULL, finished_at = @at
@@ -92,6 +101,8 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
       commit.write(() => {
         requeue.run(lost ? 1 : 0, id);
         clearOutput.run(id);
+        // It starts over, so checkpoints of the lost run describe nothing it has.
+        clearCheckpoints.run(id);
       }),
     finish: (id, end) =>
       commit.write(() =>
@@ -113,5 +124,13 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
         appendChunk.run(id, stream, row.offset, data);
       }),
     output: (id, stream) => concatBytes(chunks.all(id, stream).map((r) => r.data)),
+    recordLocalCheckpoint: (id, checkpoint) => commit.write(() => recordCheckpoint.run({ id, ...checkpoint })),
+    localCheckpointsOfJob: (jobId) => {
+      const byTask = new Map<string, LocalCheckpoint[]>();
+      for (const { taskId, ...checkpoint } of checkpointsOfJob.all(jobId)) {
+        byTask.set(taskId, [...(byTask.get(taskId) ?? []), checkpoint]);
+      }
+      return byTask;
+    },
   };
 }

@@ -4,6 +4,7 @@
  * (`commit`), so whoever answers a client waits for `commit.afterCommit`.
  * A PostgreSQL implementation keeps this shape with a write-behind batch.
  */
+import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream, TaskState } from '../../shared/states.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type {
@@ -49,6 +50,10 @@ export interface TaskStore {
   setProgress(id: string, progress: number): void;
   appendOutput(id: string, stream: OutputStream, data: Uint8Array): void;
   output(id: string, stream: OutputStream): Uint8Array;
+  /** Records a checkpoint the volunteer committed locally (a repeated seq replaces the earlier report). */
+  recordLocalCheckpoint(id: string, checkpoint: LocalCheckpoint): void;
+  /** Local checkpoints of every task of a job, by task id, oldest first. */
+  localCheckpointsOfJob(jobId: string): Map<string, LocalCheckpoint[]>;
 }
 
 export interface VolunteerStore {

@@ -129,3 +129,28 @@ test('a result of up to 1 MiB of JSON is accepted and read back whole', async ()
   await grid.api.waitForState(id, 'completed');
   assert.deepEqual((await grid.api.output(id)).tasks[0]!.result, result);
 });
+
+test('checkpoints a volunteer reports are shown per task, only from the lease holder, and forgotten when the task starts over', async () => {
+  const v = volunteer({ slots: 1 });
+  await v.start();
+  const { id } = await grid.api.postJob({ program: programId });
+  const [task] = await v.waitForTasks(1);
+  const report = (seq: number, lease = task!.lease) =>
+    v.request('task:checkpoint', { taskId: task!.taskId, lease, seq, pages: 10 * seq, bytes: 40_960 * seq, stopMs: 0.05, saveMs: 12.5 });
+  await report(1);
+  await report(2);
+  await assert.rejects(report(3, 'someone-else'), /StaleLease/);
+  await assert.rejects(v.request('task:checkpoint', { taskId: task!.taskId, lease: task!.lease, seq: 0, pages: 1, bytes: 1, stopMs: 1, saveMs: 1 }), /ValidationError: task:checkpoint: seq/);
+  const shown = (await grid.api.job(id)).tasks[0]!.localCheckpoints;
+  assert.deepEqual(
+    shown.map(({ seq, pages, bytes, stopMs, saveMs }) => ({ seq, pages, bytes, stopMs, saveMs })),
+    [
+      { seq: 1, pages: 10, bytes: 40_960, stopMs: 0.05, saveMs: 12.5 },
+      { seq: 2, pages: 20, bytes: 81_920, stopMs: 0.05, saveMs: 12.5 },
+    ],
+  );
+  v.close();
+  const requeued = await grid.api.waitForJob(id, (j) => j.tasks[0]!.state === 'queued');
+  assert.deepEqual(requeued.tasks[0]!.localCheckpoints, [], 'a task that starts over has no checkpoints');
+  await grid.api.ok('POST', `/api/jobs/${id}/cancel`, undefined, 202);
+});

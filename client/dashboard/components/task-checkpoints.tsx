@@ -1,17 +1,28 @@
-import type { TaskView } from '../../../shared/http-api.ts';
+import type { LocalCheckpoint, TaskView } from '../../../shared/http-api.ts';
 import { formatBytes } from '../format.ts';
 import { TimeAgo } from './time-ago.tsx';
 
-/** A task's checkpoint count, its last checkpoint and where it resumed from. */
+function describe(c: LocalCheckpoint): string {
+  return `#${c.seq} · ${c.pages} pages · ${formatBytes(c.bytes)} · stop ${c.stopMs.toFixed(2)} ms · saved in ${c.saveMs.toFixed(0)} ms`;
+}
+
+/** A task's checkpoint count, its last checkpoint, its volunteer's local checkpoints and where it resumed from. */
 export function TaskCheckpoints({ task }: { task: TaskView }) {
   const last = task.lastCheckpoint;
   const resumes = task.resumes ?? [];
+  const local = task.localCheckpoints ?? [];
+  const newestLocal = local.at(-1);
   return (
     <div data-testid="task-checkpoints" data-checkpoints={task.checkpoints}>
       <span class="num-strong">{task.checkpoints}</span>
       {last && (
         <div class="sub">
           #{last.seq} · {formatBytes(last.bytes)} · <TimeAgo iso={last.at} />
+        </div>
+      )}
+      {newestLocal && (
+        <div class="sub" data-testid="task-local-checkpoints" data-count={local.length} title={local.map(describe).join('\n')}>
+          local {describe(newestLocal)}
         </div>
       )}
       {resumes.length > 0 && (
