@@ -1,0 +1,96 @@
+/**
+ * The checkpoint worker's loop, one per task (DESIGN.md §4): it waits for a
+ * protected interval, saves it (checkpoint-session.ts), reports, and waits
+ * again. It polls the tracker's PROTECTED word on a short timer instead of
+ * parking in `Atomics.waitAsync`: waking such a waiter made the notifying
+ * compute thread stall for 1–7 ms (LIMITS.md, "A probe of the checkpoint
+ * design"), and this worker must never block (IndexedDB needs its event loop).
+ */
+import { TrackerWord } from '../../shared/tracker-layout.ts';
+import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
+import { createYielder } from '../runtime/event-loop-yield.ts';
+import type { Yielder } from '../runtime/event-loop-yield.ts';
+import type { CheckpointChannel } from './checkpoint-channel.ts';
+import type { CheckpointStore, CheckpointWriterOptions } from './checkpoint-store.ts';
+import { saveCheckpoint } from './checkpoint-session.ts';
+import type { CheckpointReport } from './checkpoint-session.ts';
+import type { MemorySource } from './tracker.ts';
+
+/** How often an idle loop looks at PROTECTED (browsers clamp nested timers to ~4 ms after a few levels). */
+export const POLL_MS = 1;
+
+export interface CheckpointLoopOptions {
+  store: CheckpointStore;
+  buffers: TrackerBuffers;
+  channel: CheckpointChannel;
+  memory: MemorySource;
+  taskId: string;
+  /** The task's newest committed checkpoint when the loop starts (the next one's parent). */
+  parent: number | null;
+  onCommitted: (report: CheckpointReport) => void;
+  onFailed: (seq: number, error: unknown) => void;
+  writer?: CheckpointWriterOptions;
+}
+
+export class CheckpointLoop {
+  private readonly trackerWords: Int32Array;
+  private readonly yielder: Yielder = createYielder();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private parent: number | null;
+  /** The checkpoint being saved, if any. */
+  private saving: Promise<void> | undefined;
+
+  constructor(private readonly options: CheckpointLoopOptions) {
+    this.trackerWords = new Int32Array(options.buffers.tracker);
+    this.parent = options.parent;
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** Stops polling; resolves once a checkpoint being saved has committed or failed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.saving;
+    this.yielder.close();
+  }
+
+  private schedule(): void {
+    if (!this.closed) this.timer = setTimeout(() => this.poll(), POLL_MS);
+  }
+
+  private poll(): void {
+    const k = Atomics.load(this.trackerWords, TrackerWord.PROTECTED);
+    if (k === 0) return this.schedule();
+    this.saving = this.save(k).finally(() => {
+      this.saving = undefined;
+      this.schedule();
+    });
+  }
+
+  private async save(k: number): Promise<void> {
+    const { options } = this;
+    try {
+      const report = await saveCheckpoint({
+        store: options.store,
+        buffers: options.buffers,
+        channel: options.channel,
+        memory: options.memory,
+        taskId: options.taskId,
+        parent: this.parent,
+        suspension: options.channel.readSuspension(k),
+        yieldNow: () => this.yielder.yield(),
+        ...(options.writer ? { writer: options.writer } : {}),
+      });
+      this.parent = report.seq;
+      options.onCommitted(report);
+    } catch (error) {
+      options.onFailed(k, error);
+      // Best effort: drop the failed checkpoint's segments (no commit of this task is in flight now).
+      await options.store.prune(options.taskId).catch(() => undefined);
+    }
+  }
+}
