@@ -7,29 +7,18 @@
  * design"), and this worker must never block (IndexedDB needs its event loop).
  */
 import { TrackerWord } from '../../shared/tracker-layout.ts';
-import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import { createYielder } from '../runtime/event-loop-yield.ts';
 import type { Yielder } from '../runtime/event-loop-yield.ts';
-import type { CheckpointChannel } from './checkpoint-channel.ts';
-import type { CheckpointStore, CheckpointWriterOptions } from './checkpoint-store.ts';
 import { saveCheckpoint } from './checkpoint-session.ts';
-import type { CheckpointReport } from './checkpoint-session.ts';
-import type { MemorySource } from './tracker.ts';
+import type { CheckpointReport, SessionOptions } from './checkpoint-session.ts';
 
 /** How often an idle loop looks at PROTECTED (browsers clamp nested timers to ~4 ms after a few levels). */
 export const POLL_MS = 1;
 
-export interface CheckpointLoopOptions {
-  store: CheckpointStore;
-  buffers: TrackerBuffers;
-  channel: CheckpointChannel;
-  memory: MemorySource;
-  taskId: string;
-  /** The task's newest committed checkpoint when the loop starts (the next one's parent). */
-  parent: number | null;
+/** What each checkpoint's session needs, plus where its outcome goes; `parent` is the newest committed checkpoint at start. */
+export interface CheckpointLoopOptions extends Omit<SessionOptions, 'suspension' | 'yieldNow'> {
   onCommitted: (report: CheckpointReport) => void;
   onFailed: (seq: number, error: unknown) => void;
-  writer?: CheckpointWriterOptions;
 }
 
 export class CheckpointLoop {
