@@ -6,6 +6,7 @@
  * and then goes quiet. Output of both streams keeps its order: switching
  * stream flushes what the other one buffered.
  */
+import { concatBytes } from '../../shared/bytes.ts';
 import { MAX_OUTPUT_CHUNK_BYTES } from '../../shared/limits.ts';
 import type { OutputStream } from '../../shared/states.ts';
 
@@ -77,7 +78,7 @@ export class OutputBatcher {
   /** Removes the first `count` buffered bytes and returns them in one fresh buffer. */
   private take(count: number): Uint8Array {
     if (count === 0) return new Uint8Array(0);
-    const all = concat(this.parts, this.size);
+    const all = concat(this.parts);
     const rest = all.subarray(count);
     this.parts = rest.length > 0 ? [rest.slice()] : [];
     this.size = rest.length;
@@ -90,15 +91,9 @@ export class OutputBatcher {
   }
 }
 
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1 && parts[0]!.byteOffset === 0 && parts[0]!.byteLength === parts[0]!.buffer.byteLength) {
-    return parts[0]!;
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+/** The one part as it is when it owns its whole buffer (it can be transferred), else a joined copy. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const [only] = parts;
+  if (parts.length === 1 && only!.byteOffset === 0 && only!.byteLength === only!.buffer.byteLength) return only!;
+  return concatBytes(parts);
 }

@@ -3,28 +3,19 @@
  * exist; they are character devices, so seeking is ESPIPE, and everything a
  * stream lacks the rights for is ENOTCAPABLE. No preopens, so libc sees no file system.
  */
+import { concatBytes } from '../../../shared/bytes.ts';
 import { ERRNO, FILETYPE_CHARACTER_DEVICE, RIGHTS, SIZE, STDIN } from './constants.ts';
 import { isStdio, onStdio } from './wasi-context.ts';
 import type { WasiContext, WasiFunction } from './wasi-context.ts';
 
 function gather(context: WasiContext, iovs: number, count: number): Uint8Array {
   const parts: Uint8Array[] = [];
-  let total = 0;
   for (let i = 0; i < count; i++) {
     const buf = context.memory.u32(iovs + i * SIZE.IOVEC);
     const length = context.memory.u32(iovs + i * SIZE.IOVEC + 4);
-    if (length === 0) continue;
-    parts.push(context.memory.read(buf, length));
-    total += length;
+    if (length > 0) parts.push(context.memory.read(buf, length));
   }
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0]! : concatBytes(parts);
 }
 
 function rightsOf(fd: number): bigint {
