@@ -11,6 +11,7 @@ const browserEntries = {
   dashboard: 'client/dashboard/main.tsx',
   volunteer: 'client/volunteer/main.ts',
   'compute-worker': 'client/runtime/compute-worker.ts',
+  'checkpoint-worker': 'client/checkpoint/checkpoint-worker.ts',
 };
 
 /** JS example programs are ES modules the compute worker imports at run time. */

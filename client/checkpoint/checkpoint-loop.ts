@@ -17,6 +17,13 @@ export const POLL_MS = 1;
 
 /** What each checkpoint's session needs, plus where its outcome goes; `parent` is the newest committed checkpoint at start. */
 export interface CheckpointLoopOptions extends Omit<SessionOptions, 'suspension' | 'yieldNow'> {
+  /**
+   * Asks for a checkpoint this often (ms), counted from the previous request;
+   * a request due while one is saved is made as soon as it commits. Requests
+   * come from here rather than the page because a hidden tab's timers are
+   * throttled to once a minute and a worker's are not. Omit to request none.
+   */
+  intervalMs?: number;
   onCommitted: (report: CheckpointReport) => void;
   onFailed: (seq: number, error: unknown) => void;
 }
@@ -29,6 +36,7 @@ export class CheckpointLoop {
   private parent: number | null;
   /** The checkpoint being saved, if any. */
   private saving: Promise<void> | undefined;
+  private nextRequestAt = Infinity;
 
   constructor(private readonly options: CheckpointLoopOptions) {
     this.trackerWords = new Int32Array(options.buffers.tracker);
@@ -36,6 +44,8 @@ export class CheckpointLoop {
   }
 
   start(): void {
+    const { intervalMs } = this.options;
+    if (intervalMs !== undefined) this.nextRequestAt = performance.now() + intervalMs;
     this.schedule();
   }
 
@@ -52,6 +62,11 @@ export class CheckpointLoop {
   }
 
   private poll(): void {
+    const now = performance.now();
+    if (now >= this.nextRequestAt) {
+      this.options.channel.request();
+      this.nextRequestAt = now + this.options.intervalMs!;
+    }
     const k = Atomics.load(this.trackerWords, TrackerWord.PROTECTED);
     if (k === 0) return this.schedule();
     this.saving = this.save(k).finally(() => {

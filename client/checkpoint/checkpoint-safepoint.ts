@@ -43,9 +43,11 @@ export class CheckpointSafepoint {
    * Call at a safepoint. If a checkpoint was requested and none is in flight,
    * begins one with the state `capture()` returns and reports the stop;
    * otherwise returns null at once (a request made while the previous
-   * checkpoint is saved stays pending: requests coalesce).
+   * checkpoint is saved stays pending: requests coalesce). `markDirty` runs
+   * first, inside the stop, for code that finds its dirty pages there rather
+   * than through the barrier (page-diff.ts); it may call `tracker.markWrite`.
    */
-  poll(capture: () => JsonValue): Suspended | null {
+  poll(capture: () => JsonValue, markDirty?: () => void): Suspended | null {
     const requested = this.channel.requested;
     if (requested === this.served) return null;
     if (Atomics.load(this.trackerWords, TrackerWord.PROTECTED) !== 0) return null;
@@ -53,6 +55,7 @@ export class CheckpointSafepoint {
     // The previous checkpoint did not commit: its pages are dirty again (PROTECTED is 0, so this is allowed).
     const rebuilt = this.channel.takeRebuild();
     if (rebuilt) this.tracker.markAllWritten();
+    markDirty?.();
     const memoryPages = Math.floor(this.memory.buffer.byteLength / this.tracker.pageSize);
     const seq = this.tracker.interval;
     this.channel.writeSuspension({ seq, memoryPages, state: capture() });

@@ -181,6 +181,13 @@ export class CheckpointStore {
     return { segments: dead.length };
   }
 
+  /** Forgets every checkpoint of the task (it finished, or starts over), then drops the segments nothing names any more. */
+  async deleteTask(taskId: string): Promise<void> {
+    const tx = this.db.transaction(['manifests', 'pending'], 'readwrite', { durability: 'relaxed' });
+    await Promise.all([tx.objectStore('manifests').delete(taskRange(taskId)), tx.objectStore('pending').delete(taskId), tx.done]);
+    await this.prune();
+  }
+
   close(): void {
     this.db.close();
   }

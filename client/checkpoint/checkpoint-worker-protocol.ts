@@ -3,9 +3,23 @@
  * The hot path does not use them: requests and the suspension's state travel
  * through shared memory (checkpoint-channel.ts); these set the worker up and
  * carry its reports.
+ *
+ * A run starts with `restore` when it resumes (the worker rebuilds the
+ * memory, so the page can start the tracker at the interval after it), then
+ * `start`; it ends with `close`.
  */
+import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { CheckpointReport } from './checkpoint-session.ts';
+
+export interface CheckpointWorkerRestore {
+  type: 'restore';
+  taskId: string;
+  /** The process memory to rebuild; it is grown to the checkpoint's size. */
+  into: WebAssembly.Memory;
+  /** @default CHECKPOINT_DB_NAME */
+  dbName?: string;
+}
 
 export interface CheckpointWorkerStart {
   type: 'start';
@@ -13,20 +27,43 @@ export interface CheckpointWorkerStart {
   buffers: TrackerBuffers;
   /** The channel's SharedArrayBuffer. */
   channel: SharedArrayBuffer;
-  /** The process memory: a shared WebAssembly.Memory (it may grow) or a fixed SharedArrayBuffer. */
+  /**
+   * What the scan reads: the process memory when every write goes through
+   * the barrier, or the frozen copy a PageDiff keeps (page-diff.ts `snapshot`)
+   * when dirty pages are found by comparison. A shared WebAssembly.Memory (it
+   * may grow) or a fixed SharedArrayBuffer.
+   */
   memory: WebAssembly.Memory | SharedArrayBuffer;
+  /**
+   * The checkpoint the run resumed from, or null for a run from the start:
+   * then the task's older checkpoints in this store are deleted first (their
+   * numbers would collide with the new run's).
+   */
+  parent: number | null;
+  /** Request a checkpoint this often (ms); omitted: only when someone else asks. */
+  intervalMs?: number;
   /** @default CHECKPOINT_DB_NAME */
   dbName?: string;
 }
 
-export type CheckpointWorkerRequest = CheckpointWorkerStart | { type: 'close' };
+export type CheckpointWorkerRequest = CheckpointWorkerRestore | CheckpointWorkerStart | { type: 'close'; deleteCheckpoints?: boolean };
 
 export interface SerializedError {
   name: string;
   message: string;
 }
 
+/** What a restore rebuilt: the memory is in `into`; the rest is here. */
+export interface RestoredCheckpoint {
+  seq: number;
+  memoryPages: number;
+  state: JsonValue;
+  bytesRead: number;
+  ms: number;
+}
+
 export type CheckpointWorkerEvent =
+  | { type: 'restored'; restored: RestoredCheckpoint | null }
   | { type: 'ready'; parent: number | null }
   | { type: 'committed'; report: CheckpointReport }
   | { type: 'failed'; seq: number; error: SerializedError }

@@ -6,50 +6,93 @@ import { CheckpointChannel } from './checkpoint-channel.ts';
 import { CheckpointLoop } from './checkpoint-loop.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { serializeError } from './checkpoint-worker-protocol.ts';
-import type { CheckpointWorkerEvent, CheckpointWorkerRequest, CheckpointWorkerStart } from './checkpoint-worker-protocol.ts';
+import type {
+  CheckpointWorkerEvent,
+  CheckpointWorkerRequest,
+  CheckpointWorkerRestore,
+  CheckpointWorkerStart,
+  RestoredCheckpoint,
+} from './checkpoint-worker-protocol.ts';
+import { restoreCheckpoint } from './restore.ts';
+
+const WASM_PAGE = 65536;
 
 export interface CheckpointWorkerScope {
   onmessage: ((event: MessageEvent<CheckpointWorkerRequest>) => void) | null;
   postMessage(message: CheckpointWorkerEvent): void;
 }
 
-/** Serves `start` / `close` on `scope`; `openStore` opens the task's store (the real IndexedDB one by default). */
+/** Grows `memory` to at least `byteLength` and views all of it. */
+function viewGrown(memory: WebAssembly.Memory, byteLength: number): Uint8Array {
+  const missing = Math.ceil(byteLength / WASM_PAGE) - memory.buffer.byteLength / WASM_PAGE;
+  if (missing > 0) memory.grow(missing);
+  return new Uint8Array(memory.buffer);
+}
+
+/** Serves restore / start / close on `scope`; `openStore` opens the task's store (the real IndexedDB one by default). */
 export function serveCheckpointWorker(
   scope: CheckpointWorkerScope,
   openStore: (name?: string) => Promise<CheckpointStore> = (name) => CheckpointStore.open(name),
 ): void {
   let loop: CheckpointLoop | undefined;
-  let store: CheckpointStore | undefined;
+  let store: Promise<CheckpointStore> | undefined;
+  let taskId: string | undefined;
   const post = (event: CheckpointWorkerEvent) => scope.postMessage(event);
+  const storeFor = (message: { taskId: string; dbName?: string }) => {
+    if (taskId !== undefined && taskId !== message.taskId) throw new Error(`this checkpoint worker serves ${taskId}, not ${message.taskId}`);
+    taskId = message.taskId;
+    return (store ??= openStore(message.dbName));
+  };
+
+  const restore = async (message: CheckpointWorkerRestore): Promise<RestoredCheckpoint | null> => {
+    const started = performance.now();
+    const restored = await restoreCheckpoint(await storeFor(message), message.taskId, { into: (length) => viewGrown(message.into, length) });
+    if (!restored) return null;
+    const { seq, memoryPages } = restored.manifest;
+    return { seq, memoryPages, state: restored.state, bytesRead: restored.bytesRead, ms: performance.now() - started };
+  };
 
   const start = async (message: CheckpointWorkerStart) => {
     if (loop) throw new Error('this checkpoint worker already serves a task');
-    store = await openStore(message.dbName);
-    const parent = (await store.newest(message.taskId))?.seq ?? null;
+    const opened = await storeFor(message);
+    if (message.parent === null) {
+      await opened.deleteTask(message.taskId);
+    } else {
+      const newest = (await opened.newest(message.taskId))?.seq;
+      if (newest !== message.parent) throw new Error(`${message.taskId} resumed from checkpoint ${message.parent}, but the newest here is ${newest ?? 'none'}`);
+    }
     const memory = message.memory instanceof SharedArrayBuffer ? { buffer: message.memory } : message.memory;
     loop = new CheckpointLoop({
-      store,
+      store: opened,
       buffers: message.buffers,
       channel: new CheckpointChannel(message.channel),
       memory,
       taskId: message.taskId,
-      parent,
+      parent: message.parent,
+      ...(message.intervalMs === undefined ? {} : { intervalMs: message.intervalMs }),
       onCommitted: (report) => post({ type: 'committed', report }),
       onFailed: (seq, error) => post({ type: 'failed', seq, error: serializeError(error) }),
     });
     loop.start();
-    post({ type: 'ready', parent });
+    post({ type: 'ready', parent: message.parent });
   };
 
-  const close = async () => {
+  const close = async (deleteCheckpoints: boolean) => {
     await loop?.close();
-    store?.close();
+    const opened = await store;
+    if (opened && deleteCheckpoints && taskId !== undefined) await opened.deleteTask(taskId);
+    opened?.close();
     post({ type: 'closed' });
   };
 
   scope.onmessage = (event) => {
     const message = event.data;
-    const handled = message.type === 'start' ? start(message) : close();
+    const handled =
+      message.type === 'restore'
+        ? restore(message).then((restored) => post({ type: 'restored', restored }))
+        : message.type === 'start'
+          ? start(message)
+          : close(message.deleteCheckpoints === true);
     handled.catch((error: unknown) => post({ type: 'error', error: serializeError(error) }));
   };
 }

@@ -32,6 +32,17 @@ export interface PageDiffOptions {
   pageSize?: number;
   /** The largest size the memory may grow to, in bytes (sizes the shadow's reservation). */
   maxBytes: number;
+  /**
+   * The shadow to keep, when another thread must read it (the checkpoint
+   * worker saves from it): a shared, zero-filled memory whose maximum covers
+   * `maxBytes`. @default a new one
+   */
+  shadow?: WebAssembly.Memory;
+}
+
+/** A shadow for a PageDiff over at most `maxBytes`: shared, so it can be handed to the checkpoint worker. */
+export function createShadowMemory(maxBytes: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 0, maximum: Math.ceil(maxBytes / WASM_PAGE), shared: true });
 }
 
 export class PageDiff {
@@ -58,7 +69,7 @@ export class PageDiff {
     this.pageSize = pageSize;
     this.maxPages = options.maxBytes / pageSize;
     // A shared wasm memory reserves address space for the maximum but commits only what grow() asks for.
-    this.shadow = new WebAssembly.Memory({ initial: 0, maximum: Math.ceil(options.maxBytes / WASM_PAGE), shared: true });
+    this.shadow = options.shadow ?? createShadowMemory(options.maxBytes);
   }
 
   /**

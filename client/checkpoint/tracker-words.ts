@@ -19,11 +19,16 @@ export interface TrackerOptions {
   pageSize?: number;
   /** Copy-on-write slots (each one page). @default 64 */
   poolSlots?: number;
+  /**
+   * The first interval: a task resumed from checkpoint k starts at k + 1, so
+   * its next checkpoint continues the chain. @default 1
+   */
+  firstInterval?: number;
 }
 
 export const DEFAULT_POOL_SLOTS = 64;
 
-/** Allocates the tracker (interval 1, nothing protected) and an empty pool. */
+/** Allocates the tracker (interval `firstInterval`, nothing protected) and an empty pool. */
 export function createTrackerBuffers(options: TrackerOptions): TrackerBuffers {
   const pageSize = options.pageSize ?? 4096;
   checkPageSize(pageSize);
@@ -33,10 +38,14 @@ export function createTrackerBuffers(options: TrackerOptions): TrackerBuffers {
   const slots = options.poolSlots ?? DEFAULT_POOL_SLOTS;
   if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`poolSlots must be ≥ 1, got ${slots}`);
   const maxPages = options.maxBytes / pageSize;
+  const firstInterval = options.firstInterval ?? 1;
+  if (!Number.isInteger(firstInterval) || firstInterval < 1 || firstInterval >= 0x7fffffff) {
+    throw new RangeError(`firstInterval must be an integer from 1 to 2^31 - 2, got ${firstInterval}`);
+  }
 
   const tracker = new SharedArrayBuffer((TRACKER_HEADER_WORDS + maxPages) * 4);
   const words = new Int32Array(tracker);
-  words[TrackerWord.EPOCH] = 1;
+  words[TrackerWord.EPOCH] = firstInterval;
   words[TrackerWord.PAGE_SIZE] = pageSize;
   words[TrackerWord.MAX_PAGES] = maxPages;
 

@@ -1,8 +1,12 @@
 /**
  * Drives a JS step program: `init(ctx)`, then `step(ctx)` until it returns
  * true, then `result(ctx)`. Between steps the worker's event loop gets a turn
- * now and then; checkpoints of JS programs will be taken there (DESIGN.md §3).
+ * now and then. After `init` and after every step the program is at a
+ * safepoint: its whole state is in `ctx.memory` (API.md, Program ABI), so a
+ * checkpoint there needs only the step count besides the memory, and a run
+ * resumed from it skips `init` and steps on (DESIGN.md §3).
  */
+import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import { GridError } from '../../shared/errors.ts';
 import type { TaskOutcome, TaskSpec } from './task-protocol.ts';
 import { createYielder } from './event-loop-yield.ts';
@@ -15,13 +19,26 @@ import { createProcessMemory } from './wasm-runner.ts';
 export interface JsRunOptions {
   /** How long steps may run back to back before the event loop gets a turn. @default 50 */
   yieldIntervalMs?: number;
+  /** The runner's state at the checkpoint the memory was restored from: resume instead of starting. */
+  resumed?: JsonValue;
+}
+
+/** What a JS run's checkpoint holds besides the memory. */
+type JsRunState = { runtime: 'js'; steps: number };
+
+function stepsAt(resumed: JsonValue): number {
+  const state = resumed as Partial<JsRunState> | null;
+  if (state?.runtime !== 'js' || !Number.isSafeInteger(state.steps) || state.steps! < 0) {
+    throw new TaskError('InvalidCheckpoint', `not the checkpoint of a JS program: ${JSON.stringify(resumed).slice(0, 200)}`);
+  }
+  return state.steps!;
 }
 
 function createContext(spec: TaskSpec, hooks: RunHooks): JsContext {
   const grid = createGridImports({ rank: spec.rank, size: spec.ranks, progress: hooks.progress });
   const encoder = new TextEncoder();
   return {
-    memory: createProcessMemory(spec.memory),
+    memory: spec.checkpoint?.memory ?? createProcessMemory(spec.memory),
     args: [...spec.args],
     rank: spec.rank,
     size: spec.ranks,
@@ -56,9 +73,12 @@ function toJson(value: unknown): unknown {
   }
 }
 
-async function stepUntilDone(program: JsProgram, ctx: JsContext, yieldIntervalMs: number): Promise<void> {
+async function stepUntilDone(program: JsProgram, ctx: JsContext, hooks: RunHooks, firstStep: number, yieldIntervalMs: number): Promise<void> {
   const yielder = createYielder();
+  let steps = firstStep;
+  const safepoint = () => hooks.safepoint?.((): JsRunState => ({ runtime: 'js', steps }));
   try {
+    safepoint();
     let sliceStart = performance.now();
     for (;;) {
       const returned = program.step(ctx);
@@ -67,6 +87,8 @@ async function stepUntilDone(program: JsProgram, ctx: JsContext, yieldIntervalMs
         throw new TaskError('InvalidProgram', `step(ctx) must return a boolean (true when finished), not ${typeof done}`);
       }
       if (done) return;
+      steps += 1;
+      safepoint();
       if (performance.now() - sliceStart >= yieldIntervalMs) {
         await yielder.yield();
         sliceStart = performance.now();
@@ -81,8 +103,9 @@ async function stepUntilDone(program: JsProgram, ctx: JsContext, yieldIntervalMs
 export async function runJs(program: JsProgram, spec: TaskSpec, hooks: RunHooks, options: JsRunOptions = {}): Promise<TaskOutcome> {
   const ctx = createContext(spec, hooks);
   try {
-    await program.init(ctx);
-    await stepUntilDone(program, ctx, options.yieldIntervalMs ?? 50);
+    const firstStep = options.resumed === undefined ? 0 : stepsAt(options.resumed);
+    if (options.resumed === undefined) await program.init(ctx);
+    await stepUntilDone(program, ctx, hooks, firstStep, options.yieldIntervalMs ?? 50);
     const result = toJson(await program.result?.(ctx));
     return result === undefined ? { exitCode: 0 } : { exitCode: 0, result };
   } catch (error) {

@@ -14,6 +14,8 @@ export const TASK_ERROR_NAMES = [
   'ProgramUnavailable',
   /** A JS program threw something that is not an Error. */
   'ProgramError',
+  /** The checkpoint a run was to resume from cannot be resumed (damaged state, or a kind of program that cannot resume yet). */
+  'InvalidCheckpoint',
 ] as const;
 
 export type TaskErrorName = (typeof TASK_ERROR_NAMES)[number];

@@ -3,8 +3,27 @@
  * carried by comlink: the host calls `run` once per worker; the worker calls the
  * host back with output and progress. A task is cancelled by terminating its worker.
  */
+import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { OutputStream, ProgramFormat } from '../../shared/states.ts';
+import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
+
+/**
+ * The shared objects that tie a task's compute worker to its checkpoint
+ * worker; the page creates them and hands them to both (structured clone
+ * shares them, it does not copy).
+ */
+export interface CheckpointLink {
+  /** The process memory (already holding the checkpoint when resuming). */
+  memory: WebAssembly.Memory;
+  /** Where the compute side freezes the memory at each suspension for the checkpoint worker to save (page-diff.ts). */
+  shadow: WebAssembly.Memory;
+  buffers: TrackerBuffers;
+  /** The CheckpointChannel's buffer. */
+  channel: SharedArrayBuffer;
+  /** Set when `memory` holds checkpoint `seq`: the task continues from `state` instead of starting. */
+  resume?: { seq: number; state: JsonValue };
+}
 
 /** What a compute worker needs of an assignment, plus where its program comes from. */
 export interface TaskSpec extends Pick<TaskAssignment, 'taskId' | 'args' | 'env' | 'rank' | 'ranks' | 'seed' | 'pageSize' | 'memory'> {
@@ -13,6 +32,8 @@ export interface TaskSpec extends Pick<TaskAssignment, 'taskId' | 'args' | 'env'
   format: ProgramFormat;
   /** argv[0] of a WASI program. */
   programName: string;
+  /** Absent: the task runs without checkpoints, on a memory of its own. */
+  checkpoint?: CheckpointLink;
 }
 
 export interface TaskCallbacks {
@@ -20,6 +41,8 @@ export interface TaskCallbacks {
   output(stream: OutputStream, data: Uint8Array): void;
   /** Progress from 0 to 1, throttled by the worker. */
   progress(fraction: number): void;
+  /** Checkpoint `seq` was begun; the program stopped for `stopMs` (the checkpoint worker saves it from here). */
+  suspended?(seq: number, stopMs: number): void;
 }
 
 export interface TaskOutcome {

@@ -4,6 +4,7 @@
  * chunk and the last progress before the outcome (or the failure) is returned.
  * Free of comlink so Node tests can drive it with plain callbacks.
  */
+import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import type { ComputeWorkerApi, TaskCallbacks, TaskOutcome, TaskSpec } from './task-protocol.ts';
 import { runJs } from './js-runner.ts';
@@ -12,7 +13,10 @@ import { fetchLoader } from './program-loader.ts';
 import type { ProgramLoader } from './program-loader.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 import type { RunHooks } from './run-hooks.ts';
+import { TaskCheckpoints } from './task-checkpoints.ts';
 import { asTaskFailure } from './task-failure.ts';
+import { asTaskState } from './task-state.ts';
+import type { OutputOffsets, TaskState } from './task-state.ts';
 import { runWasm } from './wasm-runner.ts';
 
 export interface TaskRunnerOptions {
@@ -24,9 +28,9 @@ export interface TaskRunnerOptions {
   onCallbackError?: (error: unknown) => void;
 }
 
-async function runProgram(spec: TaskSpec, hooks: RunHooks, loader: ProgramLoader): Promise<TaskOutcome> {
-  if (spec.format === 'wasm') return runWasm(await loader.wasm(spec.programUrl), spec, hooks);
-  return runJs(await loader.js(spec.programUrl), spec, hooks);
+async function runProgram(spec: TaskSpec, hooks: RunHooks, loader: ProgramLoader, resumed: JsonValue | undefined): Promise<TaskOutcome> {
+  if (spec.format === 'wasm') return runWasm(await loader.wasm(spec.programUrl), spec, hooks, resumed);
+  return runJs(await loader.js(spec.programUrl), spec, hooks, { ...(resumed === undefined ? {} : { resumed }) });
 }
 
 export function createComputeWorkerApi(options: TaskRunnerOptions = {}): ComputeWorkerApi {
@@ -52,12 +56,23 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
         deliver(() => callbacks.output(stream, transfer(chunk, [chunk.buffer as ArrayBuffer]))),
       );
       const throttle = new ProgressThrottle((fraction) => deliver(() => callbacks.progress(fraction)));
+      const link = spec.checkpoint;
+      const resumed = link?.resume ? asTaskState(link.resume.state) : undefined;
+      // Bytes the program has written so far, counted on from the checkpoint when resuming.
+      const written: OutputOffsets = { ...(resumed?.output ?? { stdout: 0, stderr: 0 }) };
+      const checkpoints = link && new TaskCheckpoints(link, (s) => deliver(() => callbacks.suspended?.(s.seq, s.pauseMs)));
       const hooks: RunHooks = {
-        output: (stream, bytes) => batcher.write(stream, bytes),
+        output: (stream, bytes) => {
+          written[stream] += bytes.length;
+          batcher.write(stream, bytes);
+        },
         progress: (fraction) => throttle.report(fraction),
+        ...(checkpoints && {
+          safepoint: (capture) => checkpoints.reach((): TaskState => ({ program: capture(), output: { ...written } })),
+        }),
       };
       try {
-        return await runProgram(spec, hooks, loader);
+        return await runProgram(spec, hooks, loader, resumed?.program);
       } catch (error) {
         throw asTaskFailure(error);
       } finally {

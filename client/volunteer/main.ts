@@ -50,6 +50,11 @@ async function main(): Promise<void> {
       state.failed += 1;
       report(request(connection.socket, 'task:fail', { taskId: task.taskId, lease: task.lease, error }));
     },
+    checkpointed: (task, c) => {
+      const { taskId, lease } = task;
+      const payload = { taskId, lease, seq: c.seq, pages: c.pages, bytes: c.storedBytes, stopMs: c.stopMs, saveMs: c.saveMs };
+      report(request(connection.socket, 'task:checkpoint', payload));
+    },
   };
   // A refused or lost report leaves the lease to expire: the task then runs again elsewhere.
   const report = (sent: Promise<unknown>) => void sent.catch((error) => console.warn('the coordinator refused a report', error));
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
       lost: (leases) => host.stop(leases),
       cancelled: (taskId) => {
         const task = host.byTaskId(taskId);
-        if (task) host.stop([task.assignment.lease]);
+        if (task) host.stop([task.assignment.lease], false);
       },
       changed: redraw,
     },

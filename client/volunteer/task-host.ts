@@ -2,11 +2,19 @@
  * Runs assigned tasks, each in its own compute worker driven through comlink,
  * and reports what they do. Stopping a task terminates its worker: the program
  * never has to cooperate.
+ *
+ * Each task also gets a checkpoint worker (task-checkpointing.ts) that saves
+ * a checkpoint every `checkpointIntervalMs` to this origin's IndexedDB. If it
+ * cannot start (no IndexedDB, say), the task runs on without checkpoints.
+ * A task that finishes, fails or is cancelled deletes its checkpoints; one
+ * whose lease was lost keeps them (issue 5 resumes from them).
  */
 import * as Comlink from 'comlink';
 import type { OutputStream } from '../../shared/states.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../runtime/task-protocol.ts';
+import { startCheckpointing } from './task-checkpointing.ts';
+import type { CommittedCheckpoint, TaskCheckpointing } from './task-checkpointing.ts';
 
 const COMPUTE_WORKER_URL = '/build/compute-worker.js';
 
@@ -16,6 +24,7 @@ export interface TaskReporter {
   progress(task: TaskAssignment, fraction: number): void;
   finished(task: TaskAssignment, outcome: TaskOutcome): void;
   failed(task: TaskAssignment, error: { name: string; message: string }): void;
+  checkpointed(task: TaskAssignment, checkpoint: CommittedCheckpoint): void;
 }
 
 export interface RunningTask {
@@ -26,6 +35,7 @@ export interface RunningTask {
 
 interface Entry extends RunningTask {
   readonly worker: Worker;
+  checkpointing?: TaskCheckpointing;
 }
 
 function taskSpec(a: TaskAssignment): TaskSpec {
@@ -58,8 +68,30 @@ export class TaskHost {
     const worker = new Worker(COMPUTE_WORKER_URL, { type: 'module', name: `task ${assignment.taskId}` });
     const entry: Entry = { assignment, worker, startedAt: performance.now(), progress: 0 };
     this.#running.set(assignment.lease, entry);
-    const api = Comlink.wrap<ComputeWorkerApi>(worker);
+    void this.#run(entry);
+    this.onChange();
+  }
+
+  async #run(entry: Entry): Promise<void> {
+    const { assignment, worker } = entry;
     const live = () => this.#running.get(assignment.lease) === entry;
+    const spec = taskSpec(assignment);
+    try {
+      entry.checkpointing = await startCheckpointing({
+        taskId: assignment.taskId,
+        memory: assignment.memory,
+        pageSize: assignment.pageSize,
+        intervalMs: assignment.checkpointIntervalMs,
+        resume: false,
+        onReport: (report) => live() && this.reporter.checkpointed(assignment, report),
+        onProblem: (problem) => console.warn(`[task ${assignment.taskId}] ${problem}`),
+      });
+      if (!live()) return entry.checkpointing.terminate();
+      spec.checkpoint = entry.checkpointing.link;
+    } catch (error) {
+      console.warn(`[task ${assignment.taskId}] runs without checkpoints:`, error);
+    }
+    const api = Comlink.wrap<ComputeWorkerApi>(worker);
     const callbacks = Comlink.proxy({
       output: (stream: OutputStream, data: Uint8Array) => {
         if (live()) this.reporter.output(assignment, stream, data);
@@ -70,31 +102,30 @@ export class TaskHost {
         this.reporter.progress(assignment, fraction);
         this.onChange();
       },
+      suspended: (seq: number, stopMs: number) => entry.checkpointing?.suspended(seq, stopMs),
     });
     worker.addEventListener('error', (event) => {
       if (live()) this.#end(entry, { name: 'WorkerError', message: event.message || 'the compute worker failed to load' });
     });
-    api
-      .run(
-        taskSpec(assignment),
-        callbacks,
-      )
-      .then(
-        (outcome) => live() && this.#end(entry, outcome),
-        (error: unknown) => {
-          const e = error instanceof Error ? error : new Error(String(error));
-          if (live()) this.#end(entry, { name: e.name || 'Error', message: e.message });
-        },
-      );
-    this.onChange();
+    await api.run(spec, callbacks).then(
+      (outcome) => live() && this.#end(entry, outcome),
+      (error: unknown) => {
+        const e = error instanceof Error ? error : new Error(String(error));
+        if (live()) this.#end(entry, { name: e.name || 'Error', message: e.message });
+      },
+    );
   }
 
-  /** Stops tasks without reporting them (their leases are gone). */
-  stop(leases: Iterable<string>): void {
+  /**
+   * Stops tasks without reporting them (their leases are gone, or the job was
+   * cancelled). `keepCheckpoints` when the task may come back here (issue 5).
+   */
+  stop(leases: Iterable<string>, keepCheckpoints = true): void {
     for (const lease of leases) {
       const entry = this.#running.get(lease);
       if (!entry) continue;
       entry.worker.terminate();
+      void entry.checkpointing?.close(!keepCheckpoints);
       this.#running.delete(lease);
     }
     this.onChange();
@@ -111,6 +142,7 @@ export class TaskHost {
 
   #end(entry: Entry, result: TaskOutcome | { name: string; message: string }): void {
     entry.worker.terminate();
+    void entry.checkpointing?.close(true);
     this.#running.delete(entry.assignment.lease);
     if ('exitCode' in result) this.reporter.finished(entry.assignment, result);
     else this.reporter.failed(entry.assignment, result);

@@ -46,7 +46,7 @@ async function run(checkpointCode: string, computeCode: string, options: BenchRu
       else if (e.type === 'failed') failures.push(`${e.seq}: ${e.error.name}: ${e.error.message}`);
       else if (e.type === 'error') reject(new Error(e.error.message));
     };
-    const start: CheckpointWorkerStart = { type: 'start', taskId: `bench-${Date.now()}`, buffers, channel: channel.buffer, memory, dbName: 'bench-checkpoints' };
+    const start: CheckpointWorkerStart = { type: 'start', taskId: `bench-${Date.now()}`, buffers, channel: channel.buffer, memory, parent: null, dbName: 'bench-checkpoints' };
     checkpointer.postMessage(start);
   });
   const compute = workerFrom(computeCode);

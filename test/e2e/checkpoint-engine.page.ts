@@ -82,7 +82,7 @@ async function run(options: EngineRun): Promise<EngineResult> {
     };
     checkpointer.onerror = (event) => reject(new Error(`checkpoint worker: ${event.message}`));
   });
-  const start: CheckpointWorkerStart = { type: 'start', taskId: options.taskId, buffers, channel: channel.buffer, memory };
+  const start: CheckpointWorkerStart = { type: 'start', taskId: options.taskId, buffers, channel: channel.buffer, memory, parent: null };
   checkpointer.postMessage(start);
   await ready;
 
