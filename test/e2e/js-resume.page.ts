@@ -1,0 +1,97 @@
+/**
+ * The page side of js-resume.test.ts, bundled at test time and injected into
+ * a cross-origin-isolated page of the coordinator. It drives a JS task
+ * exactly as the volunteer's task host does (startCheckpointing, the real
+ * compute-worker.js and checkpoint-worker.js bundles), but lets the test stop
+ * the run after some checkpoints and resume it later, from IndexedDB.
+ */
+import * as Comlink from 'comlink';
+import type { OutputStream } from '../../shared/states.ts';
+import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
+import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../../client/runtime/task-protocol.ts';
+import { startCheckpointing } from '../../client/volunteer/task-checkpointing.ts';
+import type { CommittedCheckpoint } from '../../client/volunteer/task-checkpointing.ts';
+
+export interface ResumeTask {
+  taskId: string;
+  programUrl: string;
+  args: string[];
+  memory: MemoryLimits;
+  intervalMs: number;
+}
+
+export interface RunReport {
+  /** The checkpoint the run resumed from, or null. */
+  resumedFrom: number | null;
+  checkpoints: Pick<CommittedCheckpoint, 'seq' | 'parent' | 'pages' | 'stopMs'>[];
+  stdout: string;
+  /** Progress last reported (the run was stopped there, or finished). */
+  progress: number;
+  outcome?: TaskOutcome;
+  problems: string[];
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the task (resuming from this origin's newest checkpoint of it when
+ * `resume`) until it ends, or until `stopAfter` checkpoints committed: then
+ * its compute worker is terminated, as a closing tab would, and its
+ * checkpoints are kept.
+ */
+async function run(task: ResumeTask, resume: boolean, stopAfter?: number): Promise<RunReport> {
+  const report: RunReport = { resumedFrom: null, checkpoints: [], stdout: '', progress: 0, problems: [] };
+  const checkpointing = await startCheckpointing({
+    taskId: task.taskId,
+    memory: task.memory,
+    pageSize: 4096,
+    intervalMs: task.intervalMs,
+    resume,
+    onReport: ({ seq, parent, pages, stopMs }) => report.checkpoints.push({ seq, parent, pages, stopMs }),
+    onProblem: (problem) => report.problems.push(problem),
+  });
+  report.resumedFrom = checkpointing.restored?.seq ?? null;
+  const worker = new Worker('/build/compute-worker.js', { type: 'module' });
+  const spec: TaskSpec = {
+    taskId: task.taskId,
+    programUrl: task.programUrl,
+    format: 'js',
+    programName: 'program',
+    args: task.args,
+    env: {},
+    rank: 0,
+    ranks: 1,
+    seed: 1,
+    pageSize: 4096,
+    memory: task.memory,
+    checkpoint: checkpointing.link,
+  };
+  const decoder = new TextDecoder();
+  const callbacks = Comlink.proxy({
+    output: (stream: OutputStream, data: Uint8Array) => {
+      if (stream === 'stdout') report.stdout += decoder.decode(data, { stream: true });
+    },
+    progress: (fraction: number) => (report.progress = fraction),
+    suspended: (seq: number, stopMs: number) => checkpointing.suspended(seq, stopMs),
+  });
+  let ended = false;
+  const finished = Comlink.wrap<ComputeWorkerApi>(worker)
+    .run(spec, callbacks)
+    .then((outcome) => (report.outcome = outcome))
+    .finally(() => (ended = true));
+  if (stopAfter === undefined) {
+    await finished;
+    await checkpointing.close(true);
+  } else {
+    while (!ended && report.checkpoints.length < stopAfter) await delay(5);
+    if (ended) throw new Error(`the task ended before ${stopAfter} checkpoints (got ${report.checkpoints.length}); give it more work`);
+    worker.terminate();
+    await checkpointing.close(false);
+  }
+  worker.terminate();
+  return report;
+}
+
+const harness = { isolated: () => globalThis.crossOriginIsolated, run };
+export type Harness = typeof harness;
+(globalThis as unknown as { resumeHarness: Harness }).resumeHarness = harness;
