@@ -11,6 +11,7 @@
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { CheckpointReport } from './checkpoint-session.ts';
+import type { CheckpointWriterOptions } from './checkpoint-store.ts';
 
 export interface CheckpointWorkerRestore {
   type: 'restore';
@@ -42,6 +43,8 @@ export interface CheckpointWorkerStart {
   parent: number | null;
   /** Request a checkpoint this often (ms); omitted: only when someone else asks. */
   intervalMs?: number;
+  /** How segments are batched into transactions (benchmarks tune it). */
+  writer?: CheckpointWriterOptions;
   /** @default CHECKPOINT_DB_NAME */
   dbName?: string;
 }

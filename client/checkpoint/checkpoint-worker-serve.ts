@@ -70,6 +70,7 @@ export function serveCheckpointWorker(
       taskId: message.taskId,
       parent: message.parent,
       ...(message.intervalMs === undefined ? {} : { intervalMs: message.intervalMs }),
+      ...(message.writer === undefined ? {} : { writer: message.writer }),
       onCommitted: (report) => post({ type: 'committed', report }),
       onFailed: (seq, error) => post({ type: 'failed', seq, error: serializeError(error) }),
     });

@@ -5,8 +5,11 @@
  * hot set, rewritten all the time, which races the checkpoint worker).
  * Phases alternate without and with a checkpoint request every second, so
  * drifts (V8 tiering, the neighbours on the machine) hit both alike. Then it
- * measures the naive full checkpoint: stop, copy everything, write it all to
- * IndexedDB in 1 MiB records, resume; the write part is the raw baseline.
+ * runs one more phase without checkpoints while the page writes raw 1 MiB
+ * records to IndexedDB (the raw baseline under the same load as ours), and
+ * last measures the naive full checkpoint: stop, copy everything, write it
+ * all to IndexedDB in 1 MiB records, resume (whose write part is the raw
+ * baseline of an idle machine).
  */
 import { openDB } from 'idb';
 import { CheckpointChannel } from '../../client/checkpoint/checkpoint-channel.ts';
@@ -24,21 +27,32 @@ export interface BenchComputeStart {
   phaseMs: number;
   pairs: number;
   intervalMs: number;
+  /** Set to 1 by the page when its raw writes under load are done. */
+  rawDone: SharedArrayBuffer;
 }
 
 export interface PhaseResult {
   checkpoints: boolean;
   ops: number;
   ms: number;
+  /** Wall-clock bounds (epoch ms), to match per-thread CPU samples taken outside the browser. */
+  from: number;
+  to: number;
 }
+
+/** What the compute worker posts: the page starts its raw writes on the first, the second ends the run. */
+export type BenchComputeMessage = { type: 'raw-start' } | { type: 'result'; result: BenchComputeResult };
 
 export interface BenchComputeResult {
   phases: PhaseResult[];
   /** Suspension → resume of every checkpoint begun in measured phases (ms), with its seq. */
   pauses: { seq: number; ms: number }[];
   warmupSeqs: number[];
+  /** The phase without checkpoints during which the page wrote raw records. */
+  loaded: PhaseResult;
   fullPauseMs: number;
   fullCopyMs: number;
+  /** Raw 1 MiB puts with the program stopped (the naive checkpoint's write part). */
   rawMBps: number;
   error?: string;
 }
@@ -63,14 +77,14 @@ async function run(start: BenchComputeStart): Promise<BenchComputeResult> {
   const pauses: { seq: number; ms: number }[] = [];
   const warmupSeqs: number[] = [];
 
-  const phase = (ms: number, checkpoints: boolean, warm: boolean): PhaseResult => {
+  const phase = (ms: number, checkpoints: boolean, warm: boolean, until = () => false): PhaseResult => {
     const begin = performance.now();
     let nextRequest = begin + start.intervalMs;
     const streamStart = streamPage;
     let ops = 0;
     for (;;) {
       const now = performance.now();
-      if (now - begin >= ms) break;
+      if (now - begin >= ms || until()) break;
       if (checkpoints && now >= nextRequest) {
         channel.request();
         nextRequest += start.intervalMs;
@@ -97,7 +111,8 @@ async function run(start: BenchComputeStart): Promise<BenchComputeResult> {
       ops += 1024;
       step++;
     }
-    return { checkpoints, ops, ms: performance.now() - begin };
+    const end = performance.now();
+    return { checkpoints, ops, ms: end - begin, from: performance.timeOrigin + begin, to: performance.timeOrigin + end };
   };
 
   phase(start.warmupMs, true, true);
@@ -106,9 +121,13 @@ async function run(start: BenchComputeStart): Promise<BenchComputeResult> {
     phases.push(phase(start.phaseMs, false, false));
     phases.push(phase(start.phaseMs, true, false));
   }
-  // Let the last checkpoint finish before the naive one.
+  // Let the last checkpoint finish before the raw writes and the naive checkpoint.
   const nap = new Int32Array(new SharedArrayBuffer(4));
   while (Atomics.load(trackerWords, TrackerWord.PROTECTED) !== 0) Atomics.wait(nap, 0, 0, 5);
+  const rawDone = new Int32Array(start.rawDone);
+  postMessage({ type: 'raw-start' } satisfies BenchComputeMessage);
+  let polls = 0;
+  const loaded = phase(Infinity, false, false, () => (++polls & 63) === 0 && Atomics.load(rawDone, 0) === 1);
 
   // The naive full checkpoint, program stopped throughout.
   const db = await openDB('bench-full-checkpoint', 1, { upgrade: (d) => d.createObjectStore('segments') });
@@ -122,12 +141,16 @@ async function run(start: BenchComputeStart): Promise<BenchComputeResult> {
   await db.put('segments', new ArrayBuffer(8), 'manifest'); // the commit point, strict like ours
   const t2 = performance.now();
   db.close();
-  return { phases, pauses, warmupSeqs, fullPauseMs: t2 - t0, fullCopyMs: t1 - t0, rawMBps: (memory.buffer.byteLength / 1e6) / ((t2 - t1) / 1000) };
+  return { phases, loaded, pauses, warmupSeqs, fullPauseMs: t2 - t0, fullCopyMs: t1 - t0, rawMBps: (memory.buffer.byteLength / 1e6) / ((t2 - t1) / 1000) };
 }
 
 onmessage = (event: MessageEvent<BenchComputeStart>) => {
   run(event.data).then(
-    (result) => postMessage(result),
-    (error: unknown) => postMessage({ phases: [], pauses: [], warmupSeqs: [], fullPauseMs: 0, fullCopyMs: 0, rawMBps: 0, error: String((error as Error)?.stack ?? error) }),
+    (result) => postMessage({ type: 'result', result } satisfies BenchComputeMessage),
+    (error: unknown) => {
+      const none: PhaseResult = { checkpoints: false, ops: 0, ms: 0, from: 0, to: 0 };
+      const result: BenchComputeResult = { phases: [], loaded: none, pauses: [], warmupSeqs: [], fullPauseMs: 0, fullCopyMs: 0, rawMBps: 0, error: String((error as Error)?.stack ?? error) };
+      postMessage({ type: 'result', result } satisfies BenchComputeMessage);
+    },
   );
 };
