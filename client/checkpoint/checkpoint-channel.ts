@@ -17,11 +17,15 @@
  *   page dirty since the last committed one;
  * - COMMITTED: the newest committed seq (informative for the compute side);
  * - SEQ, MEMORY_PAGES, STATE_BYTES: the suspension being saved. Only written
- *   while PROTECTED is 0 (no checkpoint worker is reading them).
+ *   while PROTECTED is 0 (no checkpoint worker is reading them);
+ * - ABANDONED: 1 while the task's checkpoint worker died and no other is
+ *   attached yet. The compute side, at its next safepoint, takes the
+ *   protection back (`PageTracker.releaseAbandoned`), requires a rebuild,
+ *   then clears it; only then may a replacement worker start.
  */
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
 
-const Word = { REQUESTED: 0, REBUILD: 1, COMMITTED: 2, SEQ: 3, MEMORY_PAGES: 4, STATE_BYTES: 5, CAPACITY: 6 } as const;
+const Word = { REQUESTED: 0, REBUILD: 1, COMMITTED: 2, SEQ: 3, MEMORY_PAGES: 4, STATE_BYTES: 5, CAPACITY: 6, ABANDONED: 7 } as const;
 const HEADER_BYTES = 64;
 
 /** Room for the non-memory state's JSON. @default 64 KiB */
@@ -92,6 +96,21 @@ export class CheckpointChannel {
   /** Compute side: true once per failed commit (clears the flag). */
   takeRebuild(): boolean {
     return Atomics.compareExchange(this.words, Word.REBUILD, 1, 0) === 1;
+  }
+
+  /** The page: the checkpoint worker is gone (terminated, or it failed). */
+  abandon(): void {
+    Atomics.store(this.words, Word.ABANDONED, 1);
+  }
+
+  /** True until the compute side has taken the protection back. */
+  get abandoned(): boolean {
+    return Atomics.load(this.words, Word.ABANDONED) === 1;
+  }
+
+  /** Compute side, at a safepoint, once the protection is taken back. */
+  clearAbandoned(): void {
+    Atomics.store(this.words, Word.ABANDONED, 0);
   }
 
   setCommitted(seq: number): void {

@@ -34,9 +34,9 @@ export class CheckpointSafepoint {
     this.trackerWords = new Int32Array(buffers.tracker);
   }
 
-  /** True when a request waits (cheap: call at every safepoint). */
+  /** True when a request waits, or the checkpoint worker was lost (cheap: call at every safepoint). */
   get pending(): boolean {
-    return this.channel.requested !== this.served;
+    return this.channel.requested !== this.served || this.channel.abandoned;
   }
 
   /**
@@ -48,6 +48,11 @@ export class CheckpointSafepoint {
    * than through the barrier (page-diff.ts); it may call `tracker.markWrite`.
    */
   poll(capture: () => JsonValue, markDirty?: () => void): Suspended | null {
+    if (this.channel.abandoned) {
+      // Its checkpoint will never commit: take the pages back, and hold everything since the last commit next time.
+      if (this.tracker.releaseAbandoned()) this.channel.requireRebuild();
+      this.channel.clearAbandoned();
+    }
     const requested = this.channel.requested;
     if (requested === this.served) return null;
     if (Atomics.load(this.trackerWords, TrackerWord.PROTECTED) !== 0) return null;

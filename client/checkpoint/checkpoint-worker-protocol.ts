@@ -38,9 +38,10 @@ export interface CheckpointWorkerStart {
   /**
    * The checkpoint the run resumed from, or null for a run from the start:
    * then the task's older checkpoints in this store are deleted first (their
-   * numbers would collide with the new run's).
+   * numbers would collide with the new run's). 'newest' when this worker
+   * replaces one that died: it builds on whatever that one last committed.
    */
-  parent: number | null;
+  parent: number | null | 'newest';
   /** Request a checkpoint this often (ms); omitted: only when someone else asks. */
   intervalMs?: number;
   /** How segments are batched into transactions (benchmarks tune it). */

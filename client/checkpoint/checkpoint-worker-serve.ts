@@ -55,11 +55,14 @@ export function serveCheckpointWorker(
   const start = async (message: CheckpointWorkerStart) => {
     if (loop) throw new Error('this checkpoint worker already serves a task');
     const opened = await storeFor(message);
+    let parent: number | null;
     if (message.parent === null) {
       await opened.deleteTask(message.taskId);
+      parent = null;
     } else {
-      const newest = (await opened.newest(message.taskId))?.seq;
-      if (newest !== message.parent) throw new Error(`${message.taskId} resumed from checkpoint ${message.parent}, but the newest here is ${newest ?? 'none'}`);
+      parent = (await opened.newest(message.taskId))?.seq ?? null;
+      if (message.parent === 'newest') await opened.prune(message.taskId); // what the dead worker left uncommitted
+      else if (parent !== message.parent) throw new Error(`${message.taskId} resumed from checkpoint ${message.parent}, but the newest here is ${parent ?? 'none'}`);
     }
     const memory = message.memory instanceof SharedArrayBuffer ? { buffer: message.memory } : message.memory;
     loop = new CheckpointLoop({
@@ -68,14 +71,14 @@ export function serveCheckpointWorker(
       channel: new CheckpointChannel(message.channel),
       memory,
       taskId: message.taskId,
-      parent: message.parent,
+      parent,
       ...(message.intervalMs === undefined ? {} : { intervalMs: message.intervalMs }),
       ...(message.writer === undefined ? {} : { writer: message.writer }),
       onCommitted: (report) => post({ type: 'committed', report }),
       onFailed: (seq, error) => post({ type: 'failed', seq, error: serializeError(error) }),
     });
     loop.start();
-    post({ type: 'ready', parent: message.parent });
+    post({ type: 'ready', parent });
   };
 
   const close = async (deleteCheckpoints: boolean) => {

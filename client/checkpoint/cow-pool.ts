@@ -64,6 +64,11 @@ export class CowPoolWriter extends PoolView {
   }
 
   /** Copies `page`'s bytes into the reserved slot and publishes it. Call `reserve()` first. */
+  /** Forgets every published copy nobody will drain (their checkpoint's worker is dead). Only while no scanner reads the pool. */
+  discardUndrained(): void {
+    Atomics.store(this.control, PoolWord.TAIL, this.head);
+  }
+
   publish(page: number, bytes: Uint8Array): void {
     const slot = this.head % this.slots;
     this.slotBytes(this.head).set(bytes);

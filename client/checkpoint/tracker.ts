@@ -109,6 +109,25 @@ export class PageTracker {
     }
   }
 
+  /**
+   * Takes back the protection of a checkpoint whose worker died before
+   * releasing it (checkpoint-channel.ts ABANDONED): pages it held (SAVING)
+   * become SAVED, copies in the pool are dropped, PROTECTED goes to 0. The
+   * caller makes the next checkpoint a rebuild, since k never committed.
+   * Call at a safepoint (no copy-on-write under way) with no checkpoint
+   * worker attached. O(pages). False when nothing was protected.
+   */
+  releaseAbandoned(): boolean {
+    const words = this.words;
+    if (Atomics.load(words, TrackerWord.PROTECTED) === 0) return false;
+    this.pool.discardUndrained();
+    for (let index = TRACKER_HEADER_WORDS; index < words.length; index++) {
+      if (words[index] === PageState.SAVING) Atomics.store(words, index, PageState.SAVED);
+    }
+    Atomics.store(words, TrackerWord.PROTECTED, 0);
+    return true;
+  }
+
   private slowPath(index: number): void {
     const words = this.words;
     for (;;) {

@@ -9,17 +9,26 @@
  * Reports join here: the compute worker says how long it stopped for
  * checkpoint k, the checkpoint worker says what k stored; `onReport` gets
  * both once k is committed, whichever message came second.
+ *
+ * A checkpoint worker that fails is replaced (a few times at most): the
+ * channel tells the compute side to take back the protection the dead one
+ * held, and once it has, a new worker builds on the newest committed
+ * checkpoint; the next checkpoint holds everything since that one.
  */
+import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 import { CheckpointChannel } from '../checkpoint/checkpoint-channel.ts';
 import type { CheckpointReport } from '../checkpoint/checkpoint-session.ts';
-import type { RestoredCheckpoint } from '../checkpoint/checkpoint-worker-protocol.ts';
+import type { RestoredCheckpoint, SerializedError } from '../checkpoint/checkpoint-worker-protocol.ts';
 import { createShadowMemory } from '../checkpoint/page-diff.ts';
 import { createTrackerBuffers } from '../checkpoint/tracker-words.ts';
 import type { CheckpointLink } from '../runtime/task-protocol.ts';
 import { CheckpointWorkerClient } from './checkpoint-worker-client.ts';
 
 const WASM_PAGE = 65536;
+/** Replacements of a failed checkpoint worker per task before checkpointing stops. */
+const MAX_REPLACEMENTS = 3;
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A committed checkpoint with the stop that began it. */
 export interface CommittedCheckpoint extends CheckpointReport {
@@ -48,6 +57,8 @@ export interface TaskCheckpointing {
   restored: RestoredCheckpoint | null;
   /** The compute worker stopped `stopMs` to begin checkpoint `seq`. */
   suspended(seq: number, stopMs: number): void;
+  /** Swaps the checkpoint worker for a new one (it failed or stopped answering); resolves once the new one runs. */
+  replaceWorker(reason: string): Promise<void>;
   /** Ends checkpointing; `deleteCheckpoints` when the task is over. */
   close(deleteCheckpoints: boolean): Promise<void>;
   terminate(): void;
@@ -64,39 +75,57 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
     committed.delete(seq);
     options.onReport({ ...report, stopMs });
   };
-  const worker = new CheckpointWorkerClient(
-    `checkpoints ${options.taskId}`,
-    {
-      committed: (report) => {
-        committed.set(report.seq, report);
-        join(report.seq);
-      },
-      failed: (seq, error) => {
-        stops.delete(seq);
-        options.onProblem(`checkpoint ${seq} did not commit: ${error.name}: ${error.message}`);
-      },
-      broken: (error) => options.onProblem(`the checkpoint worker failed: ${error.name}: ${error.message}`),
+  let closed = false;
+  let replacements = 0;
+  const handlers = {
+    committed: (report: CheckpointReport) => {
+      committed.set(report.seq, report);
+      join(report.seq);
     },
-    options.workerUrl,
-  );
+    failed: (seq: number, error: SerializedError) => {
+      stops.delete(seq);
+      options.onProblem(`checkpoint ${seq} did not commit: ${error.name}: ${error.message}`);
+    },
+    broken: (error: SerializedError) => void replaceWorker(`it failed: ${error.name}: ${error.message}`),
+  };
+  const newWorker = () => new CheckpointWorkerClient(`checkpoints ${options.taskId}`, handlers, options.workerUrl);
+  let worker = newWorker();
+  const { taskId, pageSize } = options;
+  const maxBytes = options.memory.maximum * WASM_PAGE;
+  const channel = CheckpointChannel.create();
+  const shadow = createShadowMemory(maxBytes);
+  const startOptions = (buffers: TrackerBuffers, parent: number | null | 'newest') => ({
+    taskId,
+    buffers,
+    channel: channel.buffer,
+    memory: shadow,
+    parent,
+    intervalMs: options.intervalMs,
+    ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
+  });
+
+  let link: CheckpointLink;
+  const replaceWorker = async (reason: string) => {
+    if (closed) return;
+    worker.terminate();
+    if (replacements >= MAX_REPLACEMENTS) return options.onProblem(`the checkpoint worker was lost again (${reason}); no more checkpoints for this task`);
+    replacements += 1;
+    options.onProblem(`replacing the checkpoint worker: ${reason}`);
+    stops.clear(); // the checkpoint it was saving will never be reported
+    channel.abandon();
+    // The compute side takes the protection back at its next safepoint; no new worker may scan before.
+    while (channel.abandoned && !closed) await delay(10);
+    if (closed) return;
+    worker = newWorker();
+    await worker.start(startOptions(link.buffers, 'newest')).catch((error: Error) => handlers.broken({ name: error.name, message: error.message }));
+  };
+
   try {
-    const { taskId, pageSize } = options;
     const memory = new WebAssembly.Memory({ initial: options.memory.initial, maximum: options.memory.maximum, shared: true });
     const restored = options.resume ? await worker.restore(taskId, memory, options.dbName) : null;
-    const maxBytes = options.memory.maximum * WASM_PAGE;
     const buffers = createTrackerBuffers({ maxBytes, pageSize, firstInterval: restored ? restored.seq + 1 : 1 });
-    const channel = CheckpointChannel.create();
-    const shadow = createShadowMemory(maxBytes);
-    await worker.start({
-      taskId,
-      buffers,
-      channel: channel.buffer,
-      memory: shadow,
-      parent: restored?.seq ?? null,
-      intervalMs: options.intervalMs,
-      ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
-    });
-    const link: CheckpointLink = { memory, shadow, buffers, channel: channel.buffer, ...(restored && { resume: { seq: restored.seq, state: restored.state } }) };
+    await worker.start(startOptions(buffers, restored?.seq ?? null));
+    link = { memory, shadow, buffers, channel: channel.buffer, ...(restored && { resume: { seq: restored.seq, state: restored.state } }) };
     return {
       link,
       restored,
@@ -104,8 +133,15 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
         stops.set(seq, stopMs);
         join(seq);
       },
-      close: (deleteCheckpoints) => worker.close(deleteCheckpoints),
-      terminate: () => worker.terminate(),
+      replaceWorker,
+      close: (deleteCheckpoints) => {
+        closed = true;
+        return worker.close(deleteCheckpoints);
+      },
+      terminate: () => {
+        closed = true;
+        worker.terminate();
+      },
     };
   } catch (error) {
     worker.terminate();

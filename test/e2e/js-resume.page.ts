@@ -7,6 +7,7 @@
  */
 import * as Comlink from 'comlink';
 import type { OutputStream } from '../../shared/states.ts';
+import { TrackerWord } from '../../shared/tracker-layout.ts';
 import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../../client/runtime/task-protocol.ts';
 import { startCheckpointing } from '../../client/volunteer/task-checkpointing.ts';
@@ -29,6 +30,8 @@ export interface RunReport {
   progress: number;
   outcome?: TaskOutcome;
   problems: string[];
+  /** The checkpoint whose worker was terminated while saving it, if the run was asked to. */
+  killedSaving?: number;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,9 +40,11 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Runs the task (resuming from this origin's newest checkpoint of it when
  * `resume`) until it ends, or until `stopAfter` checkpoints committed: then
  * its compute worker is terminated, as a closing tab would, and its
- * checkpoints are kept.
+ * checkpoints are kept. With `killAfter`, once that many checkpoints
+ * committed, the checkpoint worker is terminated in the middle of saving the
+ * next one and replaced.
  */
-async function run(task: ResumeTask, resume: boolean, stopAfter?: number): Promise<RunReport> {
+async function run(task: ResumeTask, resume: boolean, stopAfter?: number, killAfter?: number): Promise<RunReport> {
   const report: RunReport = { resumedFrom: null, checkpoints: [], stdout: '', progress: 0, problems: [] };
   const checkpointing = await startCheckpointing({
     taskId: task.taskId,
@@ -79,6 +84,13 @@ async function run(task: ResumeTask, resume: boolean, stopAfter?: number): Promi
     .run(spec, callbacks)
     .then((outcome) => (report.outcome = outcome))
     .finally(() => (ended = true));
+  if (killAfter !== undefined) {
+    const words = new Int32Array(checkpointing.link.buffers.tracker);
+    while (!ended && (report.checkpoints.length < killAfter || Atomics.load(words, TrackerWord.PROTECTED) === 0)) await delay(1);
+    if (ended) throw new Error(`the task ended before a checkpoint after the ${killAfter}th could be interrupted`);
+    report.killedSaving = Atomics.load(words, TrackerWord.PROTECTED);
+    await checkpointing.replaceWorker('the test terminated it mid-save');
+  }
   if (stopAfter === undefined) {
     await finished;
     await checkpointing.close(true);

@@ -210,3 +210,24 @@ test('a write to a page the scanner holds waits for SAVED, and the checkpoint ke
   assert.equal(readTrackerStats(buffers.tracker).savingWaits, 1);
   assert.equal(readTrackerStats(buffers.tracker).cowCopies, 0);
 });
+
+test('releaseAbandoned takes back what a dead checkpoint worker held: SAVING pages, pool copies, the protection', () => {
+  const { tracker, memory, buffers, words, word } = setup();
+  for (const page of [0, 1, 2]) write(tracker, memory, page * PAGE, [page + 1]);
+  const k = tracker.beginCheckpoint()!;
+  write(tracker, memory, PAGE, [42]); // page 1 goes to the pool
+  // The dying worker had claimed page 2 and saved nothing.
+  assert.equal(Atomics.compareExchange(words, TRACKER_HEADER_WORDS + 2, k, PageState.SAVING), k);
+  assert.equal(tracker.releaseAbandoned(), true);
+  assert.equal(Atomics.load(words, TrackerWord.PROTECTED), 0);
+  assert.deepEqual([word(0), word(1), word(2)], [k, k + 1, PageState.SAVED]);
+  write(tracker, memory, 2 * PAGE, [7]); // no wait: nobody holds it any more
+  assert.equal(word(2), k + 1);
+  assert.equal(tracker.releaseAbandoned(), false, 'nothing left to take back');
+  // A rebuild holds every page again, and the pool was emptied: the next scan sees only memory.
+  tracker.markAllWritten();
+  const next = tracker.beginCheckpoint()!;
+  const { list } = scanAll(buffers, memory);
+  assert.equal(next, k + 1);
+  assert.deepEqual(list, [0, 1, 2].map((page) => ({ page, source: 'memory' })));
+});
