@@ -14,6 +14,7 @@
 import { openDB } from 'idb';
 import { CheckpointChannel } from '../../client/checkpoint/checkpoint-channel.ts';
 import { CheckpointSafepoint } from '../../client/checkpoint/checkpoint-safepoint.ts';
+import { PageDiff } from '../../client/checkpoint/page-diff.ts';
 import { PageTracker } from '../../client/checkpoint/tracker.ts';
 import { TrackerWord } from '../../shared/tracker-layout.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
@@ -54,6 +55,8 @@ export interface BenchComputeResult {
   fullCopyMs: number;
   /** Raw 1 MiB puts with the program stopped (the naive checkpoint's write part). */
   rawMBps: number;
+  /** The JS path's stop: finding the changed pages of this memory by comparison, ms per GiB, one figure per try. */
+  jsDetectMsPerGiB: number[];
   error?: string;
 }
 
@@ -141,7 +144,32 @@ async function run(start: BenchComputeStart): Promise<BenchComputeResult> {
   await db.put('segments', new ArrayBuffer(8), 'manifest'); // the commit point, strict like ours
   const t2 = performance.now();
   db.close();
-  return { phases, loaded, pauses, warmupSeqs, fullPauseMs: t2 - t0, fullCopyMs: t1 - t0, rawMBps: (memory.buffer.byteLength / 1e6) / ((t2 - t1) / 1000) };
+  const rawMBps = memory.buffer.byteLength / 1e6 / ((t2 - t1) / 1000);
+  return { phases, loaded, pauses, warmupSeqs, fullPauseMs: t2 - t0, fullCopyMs: t1 - t0, rawMBps, jsDetectMsPerGiB: measureJsDetect(memory, pageSize, start.dirtyPerSecond) };
+}
+
+/**
+ * What a JS program's stop costs (page-diff.ts): the first look copies the
+ * whole memory; then each try changes `fraction` of the pages (one word
+ * each, spread out) and times the look that finds them.
+ */
+function measureJsDetect(memory: WebAssembly.Memory, pageSize: number, fraction: number): number[] {
+  const bytes = memory.buffer.byteLength;
+  const diff = new PageDiff(memory, { pageSize, maxBytes: bytes });
+  diff.diff();
+  const f64 = new Float64Array(memory.buffer);
+  const pages = bytes / pageSize;
+  const stride = Math.max(1, Math.round(1 / fraction));
+  const perGiB: number[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    for (let page = attempt % stride; page < pages; page += stride) f64[(page * pageSize) / 8] += 1;
+    const t0 = performance.now();
+    const changed = diff.diff().length;
+    const ms = performance.now() - t0;
+    if (changed !== Math.ceil((pages - (attempt % stride)) / stride)) throw new Error(`the diff found ${changed} changed pages`);
+    perGiB.push((ms * 2 ** 30) / bytes);
+  }
+  return perGiB;
 }
 
 onmessage = (event: MessageEvent<BenchComputeStart>) => {
@@ -149,7 +177,17 @@ onmessage = (event: MessageEvent<BenchComputeStart>) => {
     (result) => postMessage({ type: 'result', result } satisfies BenchComputeMessage),
     (error: unknown) => {
       const none: PhaseResult = { checkpoints: false, ops: 0, ms: 0, from: 0, to: 0 };
-      const result: BenchComputeResult = { phases: [], loaded: none, pauses: [], warmupSeqs: [], fullPauseMs: 0, fullCopyMs: 0, rawMBps: 0, error: String((error as Error)?.stack ?? error) };
+      const result: BenchComputeResult = {
+        phases: [],
+        loaded: none,
+        pauses: [],
+        warmupSeqs: [],
+        fullPauseMs: 0,
+        fullCopyMs: 0,
+        rawMBps: 0,
+        jsDetectMsPerGiB: [],
+        error: String((error as Error)?.stack ?? error),
+      };
       postMessage({ type: 'result', result } satisfies BenchComputeMessage);
     },
   );

@@ -24,6 +24,8 @@
  *   durable manifest, hashing included) ÷ raw 1 MiB puts from the page while
  *   the compute loop runs (the same load ours runs under); against raw puts
  *   with the program stopped (the naive checkpoint's) it is `idb_efficiency_idle`.
+ * - `js_detect_ms_per_gib`: the JS path's stop (page-diff.ts), finding the
+ *   ~10 % of pages changed by comparison with the shadow, per GiB of memory.
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -101,6 +103,7 @@ export default async function checkpointBench(report: BenchReport): Promise<void
     report.metric('bytes_ratio', stored / dirty, 'ratio', 'lower');
     report.metric('idb_efficiency', oursMBps / r.rawLoadedMBps, 'ratio', 'higher');
     report.metric('idb_efficiency_idle', oursMBps / r.compute.rawMBps, 'ratio', 'higher');
+    report.metric('js_detect_ms_per_gib', median(r.compute.jsDetectMsPerGiB), 'ms/GiB', 'lower');
     report.metric('cow_copies_per_checkpoint', reports.reduce((s, rep) => s + rep.cowCopies, 0) / reports.length, 'pages', 'lower');
 
     report.note(`memory ${options.memoryMiB} MiB, 4 KiB pages, ${options.dirtyPerSecond * 100} % dirtied a second; ${reports.length} measured checkpoints (${r.compute.warmupSeqs.length} warm-up)`);
