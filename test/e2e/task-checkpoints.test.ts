@@ -59,6 +59,14 @@ test('a JS task checkpoints every interval while it runs and still prints what t
   assertCheckpoints(task, 3, job.pageSize);
   // pi-js keeps its whole state in its first page: after the first checkpoint, each one is that page.
   for (const c of task.localCheckpoints.slice(1)) assert.equal(c.pages, 1, `checkpoint ${c.seq} holds the one page pi-js writes`);
+
+  // The job page shows them.
+  const { page } = await suite.dashboard();
+  await page.evaluate((id) => (location.hash = `#/jobs/${id}`), job.id);
+  const shown = page.locator(`[data-testid=job-page][data-job-id="${job.id}"] [data-testid=task-local-checkpoints]`);
+  await shown.waitFor();
+  assert.equal(Number(await shown.getAttribute('data-count')), task.localCheckpoints.length);
+  assert.match((await shown.textContent()) ?? '', new RegExp(`#${task.localCheckpoints.at(-1)!.seq} · 1 page · .* · stop [0-9.]+ ms`));
 });
 
 test('a wasm task checkpoints at its progress calls and its output is still node:wasi\'s', async () => {

@@ -3,7 +3,7 @@ import { formatBytes } from '../format.ts';
 import { TimeAgo } from './time-ago.tsx';
 
 function describe(c: LocalCheckpoint): string {
-  return `#${c.seq} · ${c.pages} pages · ${formatBytes(c.bytes)} · stop ${c.stopMs.toFixed(2)} ms · saved in ${c.saveMs.toFixed(0)} ms`;
+  return `#${c.seq} · ${c.pages} page${c.pages === 1 ? '' : 's'} · ${formatBytes(c.bytes)} · stop ${c.stopMs.toFixed(2)} ms · saved in ${c.saveMs.toFixed(0)} ms`;
 }
 
 /** A task's checkpoint count, its last checkpoint, its volunteer's local checkpoints and where it resumed from. */
