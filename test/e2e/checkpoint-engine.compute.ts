@@ -3,10 +3,14 @@
  * bytes into random pages of a shared WebAssembly.Memory through the write
  * barrier, grows the memory now and then, requests checkpoints at random
  * times and, at every suspension, posts a full copy of the memory (the oracle).
+ * With `shadow`, it writes without the barrier instead, and each stop finds
+ * the changed pages by comparison (page-diff.ts), as real tasks do until
+ * issue 4; the checkpoint worker then saves from the shadow.
  * Bundled at test time and started from a blob: URL.
  */
 import { CheckpointChannel } from '../../client/checkpoint/checkpoint-channel.ts';
 import { CheckpointSafepoint } from '../../client/checkpoint/checkpoint-safepoint.ts';
+import { PageDiff } from '../../client/checkpoint/page-diff.ts';
 import { PageTracker } from '../../client/checkpoint/tracker.ts';
 import { TrackerWord } from '../../shared/tracker-layout.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
@@ -22,6 +26,8 @@ export interface ComputeStart {
   /** Chance per step of growing the memory by one wasm page (64 KiB). */
   growChance: number;
   maxWritesPerStep: number;
+  /** Track by comparison with this shadow instead of the barrier. */
+  shadow?: WebAssembly.Memory;
 }
 
 export type ComputeEvent =
@@ -55,8 +61,11 @@ function run(start: ComputeStart): ComputeEvent {
   let suspensions = 0;
   let step = 0;
 
+  const diff = start.shadow && new PageDiff(memory, { pageSize, maxBytes: tracker.maxPages * pageSize, shadow: start.shadow });
+  const markDirty = diff && (() => void diff.markDirty(tracker));
+
   const suspendIfAsked = (): boolean => {
-    const s = safepoint.poll(() => ({ step, seed: start.seed }));
+    const s = safepoint.poll(() => ({ step, seed: start.seed }), markDirty);
     if (!s) return false;
     suspensions++;
     // The oracle: the memory exactly as it is at the suspension (the program is stopped here).
@@ -83,7 +92,7 @@ function run(start: ComputeStart): ComputeEvent {
       // Some writes straddle a page boundary; some cover a whole page.
       const length = random() < 0.1 ? pageSize : 1 + Math.floor(random() * 64);
       const offset = Math.min(bytes.length - length, page * pageSize + Math.floor(random() * pageSize));
-      tracker.markWrite(offset, length);
+      if (!diff) tracker.markWrite(offset, length);
       for (let i = 0; i < length; i++) bytes[offset + i] = random() < 0.2 ? 0 : (random() * 256) | 0;
     }
     if (random() < 0.05) sleep(nap, random() * 3); // vary the timing against the checkpoint worker

@@ -10,6 +10,7 @@ import { CheckpointChannel } from '../../client/checkpoint/checkpoint-channel.ts
 import { CheckpointStore } from '../../client/checkpoint/checkpoint-store.ts';
 import type { CheckpointReport } from '../../client/checkpoint/checkpoint-session.ts';
 import type { CheckpointWorkerEvent, CheckpointWorkerStart } from '../../client/checkpoint/checkpoint-worker-protocol.ts';
+import { createShadowMemory } from '../../client/checkpoint/page-diff.ts';
 import { restoreCheckpoint } from '../../client/checkpoint/restore.ts';
 import { createTrackerBuffers, readTrackerStats } from '../../client/checkpoint/tracker-words.ts';
 import type { ComputeEvent, ComputeStart } from './checkpoint-engine.compute.ts';
@@ -22,6 +23,8 @@ export interface EngineRun {
   poolSlots: number;
   /** Which checkpoint worker bundle: the real one or the one whose commits fail now and then. */
   worker: 'real' | 'faulty';
+  /** How the compute side finds dirty pages: the write barrier, or comparison with a shadow (page-diff.ts). @default 'barrier' */
+  tracking?: 'barrier' | 'diff';
   /** Terminate the checkpoint worker this many ms after the suspension of checkpoint `kill.seq`. */
   kill?: { seq: number; afterMs: number };
 }
@@ -61,6 +64,8 @@ async function run(options: EngineRun): Promise<EngineResult> {
   const memory = new WebAssembly.Memory({ initial: 8, maximum: maxBytes / WASM_PAGE, shared: true });
   const buffers = createTrackerBuffers({ maxBytes, pageSize: options.pageSize, poolSlots: options.poolSlots });
   const channel = CheckpointChannel.create();
+  // Tracking by comparison: the checkpoint worker saves from the shadow the compute side freezes at each stop.
+  const shadow = options.tracking === 'diff' ? createShadowMemory(maxBytes) : undefined;
   const oracles = new Map<number, { bytes: Uint8Array; state: unknown }>();
   const result: EngineResult = { suspended: [], committed: [], failed: [], mismatches: {}, manifests: [], rebuilt: [], cowCopies: 0, poolFullWaits: 0, reports: [] };
 
@@ -82,7 +87,7 @@ async function run(options: EngineRun): Promise<EngineResult> {
     };
     checkpointer.onerror = (event) => reject(new Error(`checkpoint worker: ${event.message}`));
   });
-  const start: CheckpointWorkerStart = { type: 'start', taskId: options.taskId, buffers, channel: channel.buffer, memory, parent: null };
+  const start: CheckpointWorkerStart = { type: 'start', taskId: options.taskId, buffers, channel: channel.buffer, memory: shadow ?? memory, parent: null };
   checkpointer.postMessage(start);
   await ready;
 
@@ -107,7 +112,7 @@ async function run(options: EngineRun): Promise<EngineResult> {
   });
   let resolveKill = () => {};
   const killedPromise = new Promise<void>((resolve) => (resolveKill = resolve));
-  const message: ComputeStart = { buffers, channel: channel.buffer, memory, seed: options.seed, steps: options.steps, requestChance: 0.02, growChance: 0.01, maxWritesPerStep: 40 };
+  const message: ComputeStart = { buffers, channel: channel.buffer, memory, seed: options.seed, steps: options.steps, requestChance: 0.02, growChance: 0.01, maxWritesPerStep: 40, ...(shadow && { shadow }) };
   compute.postMessage(message);
   const outcome = await Promise.race([done, killedPromise.then(() => undefined)]);
   if (outcome?.error) result.computeError = outcome.error;

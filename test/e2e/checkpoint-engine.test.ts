@@ -75,6 +75,22 @@ test('every committed checkpoint restores exactly the memory at its suspension, 
   );
 });
 
+test('tracking by comparison: every committed checkpoint restores exactly the memory at its suspension', async () => {
+  await fc.assert(
+    fc.asyncProperty(runArbitrary, async ({ seed, pageSize }) => {
+      const options: EngineRun = { taskId: `engine-diff-${runs++}`, seed, steps: 3000, pageSize, poolSlots: 2, worker: 'real', tracking: 'diff' };
+      const r = await call('run', options);
+      assert.equal(r.computeError, undefined, r.computeError);
+      assert.ok(r.suspended.length >= 3, `several checkpoints were taken (${describe(r)})`);
+      assert.deepEqual(r.failed, []);
+      assert.deepEqual(r.committed, r.suspended, 'every suspension committed, in order');
+      for (const seq of r.committed) assert.equal(r.mismatches[seq], -1, `checkpoint ${seq} restores its oracle (${describe(r)})`);
+      assert.equal(r.cowCopies, 0, 'nothing writes through the barrier, so nothing is copied on write');
+    }),
+    { seed: 71, numRuns: 3 },
+  );
+});
+
 test('after a commit fails, the next checkpoint holds everything since the last committed one', async () => {
   const r = await call('run', { taskId: 'engine-failing', seed: 7, steps: 4000, pageSize: 4096, poolSlots: 64, worker: 'faulty' });
   assert.equal(r.computeError, undefined, r.computeError);
