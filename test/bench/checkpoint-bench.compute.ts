@@ -3,8 +3,9 @@
  * barrier into a large shared memory, dirtying about `dirtyPerSecond` of its
  * pages a second (a stream moving through memory at that rate plus a small
  * hot set, rewritten all the time, which races the checkpoint worker).
- * Phases alternate without and with a checkpoint request every second, so
- * drifts (V8 tiering, the neighbours on the machine) hit both alike. Then it
+ * Phases alternate without and with a checkpoint request every second, in
+ * ABBA order, so drifts (V8 tiering, the neighbours on the machine) hit both
+ * alike; every page is faulted in before they start. Then it
  * runs one more phase without checkpoints while the page writes raw 1 MiB
  * records to IndexedDB (the raw baseline under the same load as ours), and
  * last measures the naive full checkpoint: stop, copy everything, write it
@@ -118,11 +119,15 @@ async function run(start: BenchComputeStart): Promise<BenchComputeResult> {
     return { checkpoints, ops, ms: end - begin, from: performance.timeOrigin + begin, to: performance.timeOrigin + end };
   };
 
+  // Fault every page in first (storing the zero it holds changes nothing): otherwise the stream's
+  // first touches make early phases slower than late ones, whatever they measure.
+  for (let page = 0; page < pages; page++) f64[page * wordsPerPage] = 0;
   phase(start.warmupMs, true, true);
   const phases: PhaseResult[] = [];
+  // ABBA order, so a drift over the run (tiering, the neighbours) favours neither kind of phase.
   for (let i = 0; i < start.pairs; i++) {
-    phases.push(phase(start.phaseMs, false, false));
-    phases.push(phase(start.phaseMs, true, false));
+    const order = i % 2 === 0 ? [false, true] : [true, false];
+    for (const checkpoints of order) phases.push(phase(start.phaseMs, checkpoints, false));
   }
   // Let the last checkpoint finish before the raw writes and the naive checkpoint.
   const nap = new Int32Array(new SharedArrayBuffer(4));

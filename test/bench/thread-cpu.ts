@@ -5,9 +5,10 @@
  * what the compute thread itself spent instead: CPU time, sampled every
  * `everyMs`, interpolated at the phase boundaries the page reports.
  *
- * The compute worker is told apart as the busiest worker thread: it spins a
- * whole core, the checkpoint worker does not. (Another browser spinning a
- * worker on the same machine would confuse it; CI runs nothing else.)
+ * Only renderers descended from this process count (Playwright launches the
+ * browser as our child), so another browser on the machine is ignored. The
+ * compute worker is told apart as the busiest worker thread: it spins a
+ * whole core, the checkpoint worker does not.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 
@@ -20,13 +21,30 @@ interface Sample {
   cpuMs: Map<string, number>;
 }
 
+function parentOf(pid: string): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]; // state, then ppid
+  } catch {
+    return undefined; // gone since the listing
+  }
+}
+
+/** Chromium renderer processes among the descendants of this process. */
 function rendererPids(): string[] {
-  return readdirSync('/proc').filter((pid) => {
-    if (!/^\d+$/.test(pid)) return false;
+  const pids = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid));
+  const parent = new Map(pids.map((pid) => [pid, parentOf(pid)]));
+  const ours = (pid: string): boolean => {
+    for (let p: string | undefined = pid, hops = 0; p && p !== '0' && hops < 64; p = parent.get(p), hops++) {
+      if (p === String(process.pid)) return true;
+    }
+    return false;
+  };
+  return pids.filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('--type=renderer');
+      return ours(pid) && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('--type=renderer');
     } catch {
-      return false; // gone since the listing
+      return false;
     }
   });
 }
