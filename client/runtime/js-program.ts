@@ -16,6 +16,14 @@ export interface JsContext {
   progress(fraction: number): void;
   /** Writes `text` and a newline to stdout. */
   print(text: string): void;
+  /**
+   * Optional, for speed: declares that the program wrote
+   * `[byteOffset, byteOffset + length)` of `memory` since the last step.
+   * A checkpoint then compares only the declared pages instead of the whole
+   * memory. Once a program declares anything between two checkpoints, it
+   * must declare every write in that span: undeclared writes are missed.
+   */
+  wrote(byteOffset: number, length: number): void;
 }
 
 export interface JsProgram {

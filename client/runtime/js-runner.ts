@@ -50,6 +50,7 @@ function createContext(spec: TaskSpec, hooks: RunHooks): JsContext {
     },
     progress: (fraction) => grid.progress(fraction),
     print: (text) => hooks.output('stdout', encoder.encode(`${String(text)}\n`)),
+    wrote: (byteOffset, length) => hooks.wrote?.(byteOffset, length),
   };
 }
 

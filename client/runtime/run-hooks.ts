@@ -13,4 +13,6 @@ export interface RunHooks {
    * when the task is not checkpointed.
    */
   safepoint?(capture: () => JsonValue): void;
+  /** The program declared a range of memory it wrote (the cooperative fast path of page-diff.ts). */
+  wrote?(byteOffset: number, length: number): void;
 }

@@ -37,6 +37,11 @@ export class TaskCheckpoints {
     this.safepoint = new CheckpointSafepoint(this.tracker, link.buffers, new CheckpointChannel(link.channel), link.memory);
   }
 
+  /** The program declared a write (page-diff.ts `declareWritten`): the next stop compares only declared pages. */
+  declareWritten(byteOffset: number, length: number): void {
+    this.diff.declareWritten(byteOffset, length);
+  }
+
   /** Call at every safepoint; `capture` runs only when a checkpoint is begun. */
   reach(capture: () => JsonValue): void {
     if (!this.safepoint.pending) return;

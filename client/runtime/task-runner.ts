@@ -69,6 +69,7 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
         progress: (fraction) => throttle.report(fraction),
         ...(checkpoints && {
           safepoint: (capture) => checkpoints.reach((): TaskState => ({ program: capture(), output: { ...written } })),
+          wrote: (byteOffset, length) => checkpoints.declareWritten(byteOffset, length),
         }),
       };
       try {

@@ -15,6 +15,8 @@ interface StepContext {
   readonly args: readonly string[];
   progress(fraction: number): void;
   print(text: string): void;
+  /** Declares what a step wrote, so a checkpoint compares only that (API.md, README "Checkpoints"). */
+  wrote?(byteOffset: number, length: number): void;
 }
 
 const DEFAULT_SAMPLES = 40_000_000;
@@ -25,6 +27,8 @@ const SAMPLES_PER_STEP = 250_000;
 const GENERATOR_WORDS = 4;
 const COUNTERS_OFFSET = 16;
 const COUNTER = { seed: 0, samples: 1, done: 2, inside: 3 } as const;
+/** Everything this program ever writes: the generator and the counters. */
+const STATE_BYTES = COUNTERS_OFFSET + 4 * 8;
 
 function views(ctx: StepContext): { s: Uint32Array; counters: Float64Array } {
   // Made afresh each step: after a restore the memory is a different buffer.
@@ -79,6 +83,7 @@ export function init(ctx: StepContext): void {
   counters[COUNTER.samples] = Number(samples);
   counters[COUNTER.done] = 0;
   counters[COUNTER.inside] = 0;
+  ctx.wrote?.(0, STATE_BYTES);
 }
 
 export function step(ctx: StepContext): boolean {
@@ -94,6 +99,7 @@ export function step(ctx: StepContext): boolean {
   }
   counters[COUNTER.done] = done;
   counters[COUNTER.inside] = inside;
+  ctx.wrote?.(0, STATE_BYTES);
   ctx.progress(samples > 0 ? done / samples : 1);
   if (done < samples) return false;
   const pi = samples > 0 ? (4 * inside) / samples : 0;
