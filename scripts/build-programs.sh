@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the committed .wasm files of the examples and test fixtures from their
-# C sources: examples/*/program.c and test/fixtures/*/program.c. Not run by
+# C sources: examples/*/program.c, test/fixtures/*/program.c and the checkpoint
+# fixtures test/fixtures/ckpt/*/program.c. A `cflags` file beside a program adds
+# its own compiler flags (e.g. -mbulk-memory). Not run by
 # `npm install` (the .wasm files are committed); run it after changing a program.
 #
 # Needs clang, wasm-ld and wasi-libc (Debian: apt-get install clang lld wasi-libc).
@@ -31,10 +33,12 @@ if [[ $# -gt 0 ]]; then
   dirs=("$@")
 else
   dirs=()
-  for source in examples/*/program.c test/fixtures/*/program.c; do dirs+=("$(dirname "$source")"); done
+  for source in examples/*/program.c test/fixtures/*/program.c test/fixtures/ckpt/*/program.c; do dirs+=("$(dirname "$source")"); done
 fi
 
 for dir in "${dirs[@]}"; do
-  "$CC" "${CFLAGS[@]}" "${BEFORE[@]}" "$dir/program.c" "${AFTER[@]}" "${LDFLAGS[@]}" -o "$dir/program.wasm"
+  extra=()
+  if [[ -f "$dir/cflags" ]]; then read -r -a extra <"$dir/cflags"; fi
+  "$CC" "${CFLAGS[@]}" "${extra[@]}" "${BEFORE[@]}" "$dir/program.c" "${AFTER[@]}" "${LDFLAGS[@]}" -o "$dir/program.wasm"
   echo "built $dir/program.wasm ($(wc -c <"$dir/program.wasm") bytes)"
 done

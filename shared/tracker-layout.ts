@@ -33,6 +33,11 @@ export const TrackerWord = {
   /** Geometry, written once at creation. */
   PAGE_SIZE: 8,
   MAX_PAGES: 9,
+  /**
+   * Checkpoint requests made so far, for instrumented wasm (issue 4): its
+   * inline polls read this word of the tracker memory, and any thread bumps it.
+   */
+  REQUESTS: 15,
 } as const;
 
 export const TRACKER_HEADER_WORDS = 16;

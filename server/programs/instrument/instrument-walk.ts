@@ -1,0 +1,147 @@
+/**
+ * One walk over a function's body that adds, bottom-up: a barrier before each
+ * write to memory, a poll at each loop header, and the redirection of
+ * `memory.size`/`memory.grow`; it also records the function's call sites for
+ * the entry polls (call-graph.ts).
+ *
+ * A write is rewritten as `{ t0 = op0; t1 = op1; …; barrier(t0 + offset);
+ * write(t0, t1, …) }`: operands keep their evaluation order, and nothing runs
+ * between the barrier and the write.
+ */
+import { Added } from './added-names.ts';
+import { barrierFixed, barrierRange } from './barrier.ts';
+import { B, binaryen, expressionClass } from './binaryen-api.ts';
+import type { Module, Ref } from './binaryen-api.ts';
+import type { CallSites } from './call-graph.ts';
+import { replaceChildren } from './ir-children.ts';
+import { polled } from './polls.ts';
+import { ScratchLocals } from './scratch-locals.ts';
+
+export interface WalkOptions {
+  barrier: boolean;
+  polls: boolean;
+  request: 'tracker' | 'global';
+}
+
+export interface WalkCounts {
+  stores: number;
+  bulk: number;
+  loopPolls: number;
+  memoryOps: number;
+}
+
+/** How to instrument one kind of write: its operand fields, which one is the address, and how many bytes it writes. */
+interface WritePlan {
+  className: string;
+  fields: readonly string[];
+  /** Constant width and static offset; absent for bulk writes, whose size is the last operand. */
+  fixed?: (e: Ref) => { bytes: number; offset: number } | null;
+}
+
+const laneBytes = new Map<number, number>([
+  [binaryen.Store8LaneVec128, 1],
+  [binaryen.Store16LaneVec128, 2],
+  [binaryen.Store32LaneVec128, 4],
+  [binaryen.Store64LaneVec128, 8],
+]);
+
+const PLANS: ReadonlyMap<number, WritePlan> = new Map<number, WritePlan>([
+  [B.StoreId, { className: 'Store', fields: ['Ptr', 'Value'], fixed: (e) => ({ bytes: B.Store.getBytes(e), offset: B.Store.getOffset(e) }) }],
+  [B.AtomicRMWId, { className: 'AtomicRMW', fields: ['Ptr', 'Value'], fixed: (e) => ({ bytes: B.AtomicRMW.getBytes(e), offset: B.AtomicRMW.getOffset(e) }) }],
+  [
+    B.AtomicCmpxchgId,
+    { className: 'AtomicCmpxchg', fields: ['Ptr', 'Expected', 'Replacement'], fixed: (e) => ({ bytes: B.AtomicCmpxchg.getBytes(e), offset: B.AtomicCmpxchg.getOffset(e) }) },
+  ],
+  [
+    B.SIMDLoadStoreLaneId,
+    {
+      className: 'SIMDLoadStoreLane',
+      fields: ['Ptr', 'Vec'],
+      fixed: (e) => (B.SIMDLoadStoreLane.isStore(e) ? { bytes: laneBytes.get(B.SIMDLoadStoreLane.getOp(e))!, offset: B.SIMDLoadStoreLane.getOffset(e) } : null),
+    },
+  ],
+  [B.MemoryFillId, { className: 'MemoryFill', fields: ['Dest', 'Value', 'Size'] }],
+  [B.MemoryCopyId, { className: 'MemoryCopy', fields: ['Dest', 'Source', 'Size'] }],
+  [B.MemoryInitId, { className: 'MemoryInit', fields: ['Dest', 'Offset', 'Size'] }],
+]);
+
+type Accessor = { get: (e: Ref) => Ref; set: (e: Ref, v: Ref) => void };
+const accessors = new Map<string, Accessor>();
+function accessor(className: string, field: string): Accessor {
+  const key = `${className}.${field}`;
+  let found = accessors.get(key);
+  if (!found) {
+    const wrapper = expressionClass(className);
+    found = { get: wrapper[`get${field}`] as Accessor['get'], set: wrapper[`set${field}`] as Accessor['set'] };
+    accessors.set(key, found);
+  }
+  return found;
+}
+
+export class FunctionWalk {
+  readonly sites: CallSites = { direct: new Set(), indirect: false };
+  private readonly scratch: ScratchLocals;
+
+  constructor(
+    private readonly m: Module,
+    func: number,
+    private readonly options: WalkOptions,
+    private readonly counts: WalkCounts,
+  ) {
+    this.scratch = new ScratchLocals(func);
+  }
+
+  visit(expr: Ref, depth = 0): Ref {
+    const id = B.getExpressionId(expr);
+    const plan = this.options.barrier ? PLANS.get(id) : undefined;
+    replaceChildren(expr, (child) => this.visit(child, plan ? depth + 1 : depth));
+    if (plan) return this.write(expr, plan, depth);
+    if (id === B.CallId) this.sites.direct.add(B.Call.getTarget(expr));
+    else if (id === B.CallIndirectId) this.sites.indirect = true;
+    else if (id === B.LoopId && this.options.polls) {
+      this.counts.loopPolls++;
+      B.Loop.setBody(expr, polled(this.m, this.options.request, B.Loop.getBody(expr)));
+    } else if (id === B.MemorySizeId && this.options.polls) {
+      this.counts.memoryOps++;
+      return this.m.call(Added.memorySize, [], B.i32);
+    } else if (id === B.MemoryGrowId && this.options.polls) {
+      this.counts.memoryOps++;
+      return this.m.call(Added.memoryGrow, [B.MemoryGrow.getDelta(expr)], B.i32);
+    }
+    return expr;
+  }
+
+  private write(expr: Ref, plan: WritePlan, depth: number): Ref {
+    const m = this.m;
+    const fixed = plan.fixed ? plan.fixed(expr) : undefined;
+    if (fixed === null) return expr; // a lane load, not a store
+    const sets: Ref[] = [];
+    const locals: number[] = [];
+    for (const [role, field] of plan.fields.entries()) {
+      const { get, set } = accessor(plan.className, field);
+      const operand = get(expr);
+      const type = B.getExpressionType(operand);
+      if (type === B.unreachable) return expr; // never executes
+      const local = this.scratch.get(role, type, depth);
+      sets.push(m.local.set(local, operand));
+      set(expr, m.local.get(local, type));
+      locals.push(local);
+    }
+    const base = locals[0]!;
+    let addr = () => m.local.get(base, B.i32);
+    if (fixed && fixed.offset !== 0) {
+      const withOffset = this.scratch.get(plan.fields.length, B.i32, depth);
+      sets.push(m.local.set(withOffset, m.i32.add(addr(), m.i32.const(fixed.offset | 0))));
+      addr = () => m.local.get(withOffset, B.i32);
+    }
+    if (fixed) {
+      this.counts.stores++;
+      sets.push(barrierFixed(m, addr, fixed.bytes));
+    } else {
+      this.counts.bulk++;
+      const size = locals[locals.length - 1]!;
+      sets.push(barrierRange(m, addr, () => m.local.get(size, B.i32)));
+    }
+    return m.block(null, [...sets, expr], B.getExpressionType(expr));
+  }
+}
