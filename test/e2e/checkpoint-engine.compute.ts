@@ -13,6 +13,7 @@ import { CheckpointSafepoint } from '../../client/checkpoint/checkpoint-safepoin
 import { PageDiff } from '../../client/checkpoint/page-diff.ts';
 import { PageTracker } from '../../client/checkpoint/tracker.ts';
 import { TrackerWord } from '../../shared/tracker-layout.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 
 export interface ComputeStart {
@@ -34,23 +35,11 @@ export type ComputeEvent =
   | { type: 'suspended'; seq: number; state: { step: number; seed: number }; oracle: ArrayBuffer; pauseMs: number; rebuilt: boolean }
   | { type: 'done'; steps: number; suspensions: number; error?: string };
 
-/** mulberry32: small, seeded, good enough for test patterns. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (words: Int32Array, ms: number) => Atomics.wait(words, 0, words[0]!, ms);
 
 function run(start: ComputeStart): ComputeEvent {
   const { memory, buffers } = start;
-  const random = prng(start.seed);
+  const random = seededRandom(start.seed);
   const tracker = new PageTracker(buffers, memory);
   const channel = new CheckpointChannel(start.channel);
   const safepoint = new CheckpointSafepoint(tracker, buffers, channel, memory);

@@ -96,18 +96,6 @@ export function runResumed(setup: RunSetup, snapshot: Snapshot, schedule: Schedu
   return drive(setup, memory, schedule, snapshot);
 }
 
-/** A small seeded generator for schedules (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** Checkpoint gaps spread log-uniformly: the first at the first poll, then random gaps of growing scale (×4 each). */
 export function spreadGaps(random: () => number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => (i === 0 ? 1 : 1 + Math.floor(random() * 4 ** i)));

@@ -9,16 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { instrumentProgram } from '../../server/programs/instrument/instrument-program.ts';
 import { shareMemory } from '../../server/programs/share-memory.ts';
-import { runFresh, runResumed, seededRandom, spreadGaps } from '../helpers/checkpointable-runs.ts';
+import { runFresh, runResumed, spreadGaps } from '../helpers/checkpointable-runs.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 import type { RunResult, RunSetup, Snapshot } from '../helpers/checkpointable-runs.ts';
 import { referenceRun } from '../helpers/wasi-reference.ts';
 import type { ReferenceRun } from '../helpers/wasi-reference.ts';
 
 const FIXTURES = ['loop', 'recursion', 'malloc', 'bulk', 'numeric', 'grow', 'stdout'] as const;
-const MAX_PAGES = 4096;
+const MAX_PAGES = 1024;
 
 function load(name: string): { setup: RunSetup; initialPages: number; reference: ReferenceRun } {
   const original = readFileSync(new URL(`../fixtures/ckpt/${name}/program.wasm`, import.meta.url));
@@ -27,6 +30,17 @@ function load(name: string): { setup: RunSetup; initialPages: number; reference:
   const module = new WebAssembly.Module(instrumented as Uint8Array<ArrayBuffer>);
   return { setup: { module, argv: [name], maximumPages: MAX_PAGES }, initialPages: memory.initial, reference: referenceRun(original, [name]) };
 }
+
+/*
+ * Each run instantiates a fresh shared memory, and V8 reserves a large guarded
+ * address range for every wasm memory, freed only when it is collected. With a
+ * small JS heap nothing triggers that collection, and after ~100 runs V8
+ * aborted the process (SIGABRT, in about half the runs under `node --test`).
+ * A real volunteer runs one program per worker, which is freed on terminate.
+ */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+afterEach(() => collectGarbage());
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
 
