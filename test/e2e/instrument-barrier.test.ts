@@ -15,7 +15,7 @@ import { instrumentProgram } from '../../server/programs/instrument/instrument-p
 import { shareMemory } from '../../server/programs/share-memory.ts';
 import { openInstrumentPage } from '../helpers/instrument-page.ts';
 import type { InstrumentPage } from '../helpers/instrument-page.ts';
-import { referenceRun } from '../helpers/wasi-reference.ts';
+import { runInNodeWasi } from '../fixtures/runtime-harness.ts';
 
 const MAX_PAGES = 1024;
 let page: InstrumentPage;
@@ -80,7 +80,8 @@ test('the barrier marks exactly the pages each kind of write touches, both pages
 for (const name of ['loop', 'recursion', 'malloc', 'bulk', 'numeric', 'grow', 'stdout']) {
   test(`${name}: fully instrumented, checkpointed at random times, every changed page is marked and every checkpoint resumes`, async (t) => {
     const original = readFileSync(new URL(`../fixtures/ckpt/${name}/program.wasm`, import.meta.url));
-    const reference = referenceRun(original, [name]);
+    const reference = runInNodeWasi(original, [name]);
+    assert.equal(reference.trap, undefined, `${name} runs to its end in node:wasi`);
     const { bytes, memory } = shareMemory(original, MAX_PAGES);
     const { bytes: instrumented } = instrumentProgram(bytes);
     for (const pageSize of [4096, 16384]) {

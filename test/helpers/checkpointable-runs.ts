@@ -8,6 +8,7 @@
 import type { CheckpointableState } from '../../shared/checkpointable-abi.ts';
 import { CheckpointableProgram } from '../../client/runtime/checkpointable/checkpointable-program.ts';
 import { seedPrng } from '../../client/runtime/wasi/prng.ts';
+import { concatBytes } from '../../shared/bytes.ts';
 
 export interface Snapshot {
   memory: Uint8Array;
@@ -36,16 +37,6 @@ export interface RunSetup {
   module: WebAssembly.Module;
   argv: string[];
   maximumPages: number;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 async function drive(setup: RunSetup, memory: WebAssembly.Memory, schedule: Schedule, from?: Snapshot): Promise<RunResult> {
@@ -81,7 +72,7 @@ async function drive(setup: RunSetup, memory: WebAssembly.Memory, schedule: Sche
   const program = from ? await CheckpointableProgram.resume(options, from.state) : await CheckpointableProgram.start(options, seedPrng(1));
   if (gaps.length > 0 || countdown > 0) program.requestCheckpoint();
   const { exitCode } = program.run();
-  return { stdout: concat(out), stderr: concat(err), exitCode, snapshots };
+  return { stdout: concatBytes(out), stderr: concatBytes(err), exitCode, snapshots };
 }
 
 /** A fresh run of `setup` under `schedule`. */

@@ -17,8 +17,9 @@ import { shareMemory } from '../../server/programs/share-memory.ts';
 import { runFresh, runResumed, spreadGaps } from '../helpers/checkpointable-runs.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 import type { RunResult, RunSetup, Snapshot } from '../helpers/checkpointable-runs.ts';
-import { referenceRun } from '../helpers/wasi-reference.ts';
-import type { ReferenceRun } from '../helpers/wasi-reference.ts';
+import { runInNodeWasi } from '../fixtures/runtime-harness.ts';
+
+type ReferenceRun = ReturnType<typeof runInNodeWasi>;
 
 const FIXTURES = ['loop', 'recursion', 'malloc', 'bulk', 'numeric', 'grow', 'stdout'] as const;
 const MAX_PAGES = 1024;
@@ -28,7 +29,9 @@ function load(name: string): { setup: RunSetup; initialPages: number; reference:
   const { bytes, memory } = shareMemory(original, MAX_PAGES);
   const { bytes: instrumented } = instrumentProgram(bytes, { barrier: false, request: 'global' });
   const module = new WebAssembly.Module(instrumented as Uint8Array<ArrayBuffer>);
-  return { setup: { module, argv: [name], maximumPages: MAX_PAGES }, initialPages: memory.initial, reference: referenceRun(original, [name]) };
+  const reference = runInNodeWasi(original, [name]);
+  assert.equal(reference.trap, undefined, `${name} runs to its end in node:wasi`);
+  return { setup: { module, argv: [name], maximumPages: MAX_PAGES }, initialPages: memory.initial, reference };
 }
 
 /*
