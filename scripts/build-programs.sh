@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the committed .wasm files of the examples and test fixtures from their
-# C sources: examples/*/program.c, test/fixtures/*/program.c and the checkpoint
-# fixtures test/fixtures/ckpt/*/program.c. A `cflags` file beside a program adds
+# C sources: examples/*/program.c, test/fixtures/*/program.c, the checkpoint
+# fixtures test/fixtures/ckpt/*/program.c and the instrumentation benchmark's
+# kernels test/bench/kernels/*/program.c. A `cflags` file beside a program adds
 # its own compiler flags (e.g. -mbulk-memory). Not run by
 # `npm install` (the .wasm files are committed); run it after changing a program.
 #
@@ -33,7 +34,7 @@ if [[ $# -gt 0 ]]; then
   dirs=("$@")
 else
   dirs=()
-  for source in examples/*/program.c test/fixtures/*/program.c test/fixtures/ckpt/*/program.c; do dirs+=("$(dirname "$source")"); done
+  for source in examples/*/program.c test/fixtures/*/program.c test/fixtures/ckpt/*/program.c test/bench/kernels/*/program.c; do dirs+=("$(dirname "$source")"); done
 fi
 
 for dir in "${dirs[@]}"; do
