@@ -41,7 +41,8 @@ await Promise.all([
   }),
   build({
     ...common,
-    entryPoints: { main: 'server/main.ts' },
+    // The instrumentation worker sits beside main.js, where instrument-worker-spawn.ts looks for it.
+    entryPoints: { main: 'server/main.ts', 'instrument-worker': 'server/programs/instrument-worker.ts' },
     outdir: 'dist/server',
     format: 'esm',
     platform: 'node',

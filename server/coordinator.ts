@@ -37,6 +37,12 @@ export interface CoordinatorOptions {
   token?: string;
   /** The package root (examples/, public/, dist/). @default found from this file */
   rootDir?: string;
+  /**
+   * Instrument the built-in wasm examples in the background once listening
+   * (cached: only a data folder's first start pays). Otherwise each is
+   * instrumented at its first download. @default true
+   */
+  instrumentBuiltins?: boolean;
 }
 
 export interface Coordinator {
@@ -44,6 +50,8 @@ export interface Coordinator {
   readonly token: string;
   readonly dataDir: string;
   readonly builtins: string[];
+  /** How many times this process instrumented each program (cache misses), by program id: for tests and diagnostics. */
+  readonly instrumentations: ReadonlyMap<string, number>;
   close(): Promise<void>;
 }
 
@@ -94,6 +102,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     httpServer.once('error', fail);
     httpServer.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => done());
   });
+  // Listening first: built-ins are instrumented off the start-up path (cached after the first start).
+  if (options.instrumentBuiltins ?? true) programs.instrumentInBackground(builtins.map((p) => p.id));
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
@@ -101,12 +111,14 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     url: `http://${host}:${address.port}`,
     token,
     dataDir,
-    builtins,
+    builtins: builtins.map((p) => p.name),
+    instrumentations: programs.instrumentations,
     async close() {
       scheduler.close();
       feed.close();
       await new Promise<void>((done) => io.close(() => done()));
       httpServer.closeAllConnections?.();
+      await programs.close();
       store.close();
     },
   };

@@ -1,4 +1,8 @@
-/** `/api/programs`: post a program, list them, and (for volunteers) download a runnable one. */
+/**
+ * `/api/programs`: post a program, list them, and (for volunteers) download
+ * one: a wasm program's instrumented, checkpointable module (instrumented
+ * when it is posted; a built-in's may still be running, and the download waits).
+ */
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { GridError } from '../../shared/errors.ts';
@@ -27,7 +31,7 @@ export function programRoutes(app: Hono, store: Store, programs: ProgramService,
     const name = parseOrThrow(nameQuery, c.req.query('name'), 'name');
     const bytes = await rawBody(c);
     if (bytes.byteLength === 0) throw new GridError('ValidationError', 'body: the program is empty');
-    const program = programs.add({ bytes, format, name: name ?? `${format}-program` });
+    const program = await programs.add({ bytes, format, name: name ?? `${format}-program` });
     await store.commit.durable();
     const { id, name: stored, size } = program;
     return c.json({ id, name: stored, format, size }, 201);
@@ -35,10 +39,10 @@ export function programRoutes(app: Hono, store: Store, programs: ProgramService,
 
   app.get('/api/programs', (c) => c.json(programs.list()));
 
-  app.get('/api/programs/:id/bytes', (c) => {
-    const { program, bytes } = programs.runnableBytes(c.req.param('id'));
+  app.get('/api/programs/:id/bytes', async (c) => {
+    const { program, bytes } = await programs.downloadBytes(c.req.param('id'));
     c.header('Content-Type', program.format === 'wasm' ? 'application/wasm' : 'text/javascript; charset=utf-8');
-    // The id is the hash of the posted bytes; the runnable bytes may change with the runtime version.
+    // The id is the hash of the posted bytes; what volunteers run changes with the checkpointable ABI.
     c.header('Cache-Control', 'no-cache');
     return c.body(new Uint8Array(bytes));
   });

@@ -2,13 +2,16 @@
  * Registers the built-in examples (`examples/<name>/example.json`) at start-up,
  * so users can post them by name. A wasm example runs `examples/<name>/program.wasm`
  * (committed, built from the C source beside it); a JS example runs the bundle
- * `npm install` built into `dist/examples/<name>.js`.
+ * `npm install` built into `dist/examples/<name>.js`. Registering does not wait
+ * for a wasm example's instrumentation (start-up stays fast); the coordinator
+ * starts it in the background once it listens.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../../shared/validate.ts';
 import { logger } from '../logger.ts';
+import type { ProgramRecord } from '../store/records.ts';
 import type { ProgramService } from './program-service.ts';
 
 const log = logger('programs');
@@ -21,10 +24,11 @@ const exampleSchema = z.object({
   defaultTasks: z.array(z.array(z.string())).optional(),
 });
 
-export function registerBuiltins(programs: ProgramService, rootDir: string): string[] {
+/** Registers every example found under `rootDir`; returns their records. */
+export function registerBuiltins(programs: ProgramService, rootDir: string): ProgramRecord[] {
   const examplesDir = join(rootDir, 'examples');
   if (!existsSync(examplesDir)) return [];
-  const names: string[] = [];
+  const registered: ProgramRecord[] = [];
   for (const entry of readdirSync(examplesDir, { withFileTypes: true })) {
     const manifest = join(examplesDir, entry.name, 'example.json');
     if (!entry.isDirectory() || !existsSync(manifest)) continue;
@@ -38,7 +42,7 @@ export function registerBuiltins(programs: ProgramService, rootDir: string): str
       continue;
     }
     const { defaultArgs, defaultTasks } = example;
-    programs.add(
+    const record = programs.register(
       {
         bytes: readFileSync(file),
         format: example.format,
@@ -48,7 +52,7 @@ export function registerBuiltins(programs: ProgramService, rootDir: string): str
       },
       { ...(defaultArgs ? { defaultArgs } : {}), ...(defaultTasks ? { defaultTasks } : {}) },
     );
-    names.push(example.name);
+    registered.push(record);
   }
-  return names;
+  return registered;
 }

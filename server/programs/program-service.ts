@@ -1,20 +1,25 @@
 /**
- * Programs as users post them: validated, stored by SHA-256, and made runnable
- * (a wasm module's memory becomes the shared process memory, share-memory.ts).
- * Volunteers download the runnable bytes; the original bytes are kept for the
- * instrumentation of later versions.
+ * Programs as users post them: checked, made runnable (a wasm module's memory
+ * becomes the shared process memory, share-memory.ts), made checkpointable
+ * (instrumented once, in a worker thread, instrumented-cache.ts) and stored
+ * by SHA-256. Volunteers download the instrumented module of a wasm program
+ * and the posted bytes of a JS one. The posted and runnable bytes are kept
+ * too: the runnable ones are what a later contract version instruments.
  */
 import { GridError } from '../../shared/errors.ts';
 import type { ProgramInfo } from '../../shared/http-api.ts';
-import { MAX_MEMORY_PAGES } from '../../shared/limits.ts';
 import type { ProgramFormat } from '../../shared/states.ts';
+import { logger } from '../logger.ts';
+import { sha256Hex } from '../store/blob-store.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { ProgramRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
-import { shareMemory } from './share-memory.ts';
+import { checkProgram } from './check-program.ts';
+import type { CheckedProgram } from './check-program.ts';
+import { InstrumentThread } from './instrument-thread.ts';
+import { InstrumentedCache } from './instrumented-cache.ts';
 
-/** Process memory of a JS step program at start, in 64 KiB pages (it may grow). */
-const JS_INITIAL_PAGES = 16;
+const log = logger('programs');
 
 export interface NewProgram {
   bytes: Uint8Array;
@@ -24,73 +29,59 @@ export interface NewProgram {
   description?: string;
 }
 
-/** Node's buffers are typed as possibly shared; these never are. */
-const asSource = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>;
+type Extras = Pick<ProgramInfo, 'defaultArgs' | 'defaultTasks'>;
 
-function checkWasm(bytes: Uint8Array): { runnable: Uint8Array; memory: ProgramRecord['memory'] } {
-  let module: WebAssembly.Module;
-  try {
-    module = new WebAssembly.Module(asSource(bytes));
-  } catch (error) {
-    throw new GridError('InvalidProgram', `not a valid WebAssembly module: ${(error as Error).message}`);
-  }
-  const start = WebAssembly.Module.exports(module).find((e) => e.name === '_start');
-  if (!start || start.kind !== 'function') {
-    throw new GridError('InvalidProgram', 'the module exports no _start function: build it as a WASI command');
-  }
-  const { bytes: runnable, memory } = shareMemory(bytes, MAX_MEMORY_PAGES);
-  try {
-    new WebAssembly.Module(asSource(runnable));
-  } catch (error) {
-    throw new GridError('InvalidProgram', `the module cannot use a shared memory: ${(error as Error).message}`);
-  }
-  return { runnable, memory };
-}
-
-function checkJs(bytes: Uint8Array): void {
-  let source: string;
-  try {
-    source = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new GridError('InvalidProgram', 'a JS program must be UTF-8 text');
-  }
-  for (const name of ['init', 'step']) {
-    if (!new RegExp(`\\b${name}\\b`).test(source)) {
-      throw new GridError('InvalidProgram', `a JS step program exports init(ctx) and step(ctx); "${name}" is missing`);
-    }
-  }
-}
+const labelOf = (p: { id: string; name: string }) => `${p.name} (${p.id.slice(0, 12)})`;
 
 export class ProgramService {
   /** Example metadata of built-ins (default args), by program id. */
-  readonly #extras = new Map<string, Pick<ProgramInfo, 'defaultArgs' | 'defaultTasks'>>();
+  readonly #extras = new Map<string, Extras>();
+  readonly #thread: InstrumentThread;
+  readonly #instrumented: InstrumentedCache;
+  #closed = false;
 
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
-  ) {}
+    thread = new InstrumentThread(),
+  ) {
+    this.#thread = thread;
+    this.#instrumented = new InstrumentedCache(store.programs, blobs, thread);
+  }
 
-  add(program: NewProgram, extras: Pick<ProgramInfo, 'defaultArgs' | 'defaultTasks'> = {}): ProgramRecord {
-    const { bytes, format } = program;
-    let runnable = bytes;
-    let memory = { initial: JS_INITIAL_PAGES, maximum: MAX_MEMORY_PAGES };
-    if (format === 'wasm') ({ runnable, memory } = checkWasm(bytes));
-    else checkJs(bytes);
-    const id = this.blobs.put(bytes);
-    const record: ProgramRecord = {
-      id,
-      name: program.name,
-      format,
-      size: bytes.byteLength,
-      builtin: program.builtin ?? false,
-      ...(program.description ? { description: program.description } : {}),
-      runnable: runnable === bytes ? id : this.blobs.put(runnable),
-      memory,
-      createdAt: new Date().toISOString(),
-    };
-    this.store.programs.put(record);
-    this.#extras.set(id, extras);
-    return this.store.programs.get(id) ?? record;
+  /**
+   * Checks, instruments (wasm) and stores a posted program. Rejects with
+   * InvalidProgram, and stores nothing, if either step refuses it.
+   */
+  async add(program: NewProgram, extras: Extras = {}): Promise<ProgramRecord> {
+    const id = sha256Hex(program.bytes);
+    const checked = checkProgram(program.bytes, program.format);
+    if (program.format === 'wasm') await this.#instrumented.ensure(id, labelOf({ id, name: program.name }), () => checked.runnable);
+    return this.#put(program, checked, extras);
+  }
+
+  /**
+   * Checks and stores a program without waiting for its instrumentation (the
+   * built-ins at start-up): `instrumentInBackground` does that later, and a
+   * download waits for it.
+   */
+  register(program: NewProgram, extras: Extras = {}): ProgramRecord {
+    return this.#put(program, checkProgram(program.bytes, program.format), extras);
+  }
+
+  /** Instruments these programs one after another, off the caller's path; a failure is logged and kept for their downloads. */
+  instrumentInBackground(ids: readonly string[]): void {
+    const wasm = ids.map((id) => this.store.programs.get(id)).filter((p) => p?.format === 'wasm' && !this.#instrumented.cached(p.id));
+    void (async () => {
+      for (const program of wasm) {
+        try {
+          await this.#ensure(program!);
+        } catch (error) {
+          if (this.#closed) return;
+          log.error(`${labelOf(program!)} cannot be made checkpointable; volunteers cannot run it: ${(error as Error).message}`);
+        }
+      }
+    })();
   }
 
   /** A program by id (its SHA-256) or by name (built-ins first). */
@@ -100,11 +91,32 @@ export class ProgramService {
     return program;
   }
 
-  runnableBytes(id: string): { program: ProgramRecord; bytes: Buffer } {
+  /**
+   * What volunteers download: a wasm program's instrumented module (waiting
+   * for its instrumentation if it is still running) or a JS program's bytes.
+   * A wasm program we could not instrument is an InternalError (500): the
+   * request is fine, the coordinator cannot serve it.
+   */
+  async downloadBytes(id: string): Promise<{ program: ProgramRecord; bytes: Buffer }> {
     const program = this.store.programs.get(id);
-    const bytes = program && this.blobs.get(program.runnable);
-    if (!program || !bytes) throw new GridError('NotFound', `no program with id "${id}"`);
+    if (!program) throw new GridError('NotFound', `no program with id "${id}"`);
+    let hash = program.runnable;
+    if (program.format === 'wasm') {
+      try {
+        hash = await this.#ensure(program);
+      } catch (error) {
+        if (!(error instanceof GridError) || error.status >= 500) throw error;
+        throw new GridError('InternalError', `program ${labelOf(program)} cannot be made checkpointable: ${error.message}`);
+      }
+    }
+    const bytes = this.blobs.get(hash);
+    if (!bytes) throw new GridError('InternalError', `the bytes of program ${labelOf(program)} are missing from the data folder`);
     return { program, bytes };
+  }
+
+  /** How many times this process instrumented each program (cache misses), by program id. */
+  get instrumentations(): ReadonlyMap<string, number> {
+    return this.#instrumented.runs;
   }
 
   info(p: ProgramRecord): ProgramInfo {
@@ -122,5 +134,37 @@ export class ProgramService {
   list(): ProgramInfo[] {
     return this.store.programs.list().map((p) => this.info(p));
   }
-}
 
+  /** Stops the instrumentation worker; instrumentations in progress reject. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#thread.close();
+  }
+
+  #ensure(program: ProgramRecord): Promise<string> {
+    return this.#instrumented.ensure(program.id, labelOf(program), () => {
+      const runnable = this.blobs.get(program.runnable);
+      if (!runnable) throw new GridError('InternalError', `the runnable bytes of program ${labelOf(program)} are missing from the data folder`);
+      return runnable;
+    });
+  }
+
+  #put(program: NewProgram, checked: CheckedProgram, extras: Extras): ProgramRecord {
+    const { bytes, format } = program;
+    const id = this.blobs.put(bytes);
+    const record: ProgramRecord = {
+      id,
+      name: program.name,
+      format,
+      size: bytes.byteLength,
+      builtin: program.builtin ?? false,
+      ...(program.description ? { description: program.description } : {}),
+      runnable: checked.runnable === bytes ? id : this.blobs.put(checked.runnable),
+      memory: checked.memory,
+      createdAt: new Date().toISOString(),
+    };
+    this.store.programs.put(record);
+    this.#extras.set(id, extras);
+    return this.store.programs.get(id) ?? record;
+  }
+}

@@ -90,3 +90,13 @@ export function writeSections(sections: readonly Section[]): Uint8Array {
   for (const s of sections) parts.push(Uint8Array.from([s.id, ...encodeU32(s.body.length)]), s.body);
   return concatBytes(parts);
 }
+
+/** The payload of the first custom section called `name` (the instrumentation's `ckpt.info`), if any; no compile needed. */
+export function customSection(bytes: Uint8Array, name: string): Uint8Array | undefined {
+  for (const section of readSections(bytes)) {
+    if (section.id !== SECTION.custom) continue;
+    const reader = new Reader(section.body);
+    if (reader.name() === name) return section.body.subarray(reader.offset);
+  }
+  return undefined;
+}

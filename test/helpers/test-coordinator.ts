@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator } from '../../server/coordinator.ts';
-import type { Coordinator } from '../../server/coordinator.ts';
+import type { Coordinator, CoordinatorOptions } from '../../server/coordinator.ts';
 import { ApiClient } from './api-client.ts';
 
 process.env.GRID_LOG ??= 'silent';
@@ -20,8 +20,17 @@ export interface TestCoordinator {
   close(): Promise<void>;
 }
 
-export async function startTestCoordinator(dataDir = mkdtempSync(join(tmpdir(), 'grid-test-'))): Promise<TestCoordinator> {
-  const coordinator = await startCoordinator({ port: 0, dataDir, token: TEST_TOKEN });
+/**
+ * Starts a coordinator on `dataDir`. Built-ins are instrumented at their first
+ * download rather than in the background at start-up (`instrumentBuiltins`):
+ * most tests never run them, and on a small machine the background work would
+ * slow every test that posts a program of its own.
+ */
+export async function startTestCoordinator(
+  dataDir = mkdtempSync(join(tmpdir(), 'grid-test-')),
+  options: Pick<CoordinatorOptions, 'instrumentBuiltins' | 'rootDir'> = {},
+): Promise<TestCoordinator> {
+  const coordinator = await startCoordinator({ port: 0, dataDir, token: TEST_TOKEN, instrumentBuiltins: false, ...options });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

@@ -43,7 +43,7 @@ beforeEach(() => {
   store?.close();
   store = openSqliteStore(join(dir, `s${run++}.db`));
   const programs = new ProgramService(store, fileBlobStore(join(dir, 'blobs')));
-  programs.add({ bytes: emptyCommand(), format: 'wasm', name: 'empty' });
+  programs.register({ bytes: emptyCommand(), format: 'wasm', name: 'empty' }); // no instrumentation: these tasks never run
   scheduler = new Scheduler(store, { job: () => {}, volunteers: () => {} });
   jobs = new JobService(store, programs, scheduler);
 });
