@@ -14,7 +14,7 @@ import { B, binaryen, expressionClass } from './binaryen-api.ts';
 import type { Module, Ref } from './binaryen-api.ts';
 import type { CallSites } from './call-graph.ts';
 import { replaceChildren } from './ir-children.ts';
-import { polled } from './polls.ts';
+import { polledLoop } from './polls.ts';
 import { ScratchLocals } from './scratch-locals.ts';
 
 export interface WalkOptions {
@@ -81,10 +81,12 @@ function accessor(className: string, field: string): Accessor {
 export class FunctionWalk {
   readonly sites: CallSites = { direct: new Set(), indirect: false };
   private readonly scratch: ScratchLocals;
+  /** The local the loop polls of this function compare the request with (polls.ts polledLoop); one serves every loop. */
+  private target: number | undefined;
 
   constructor(
     private readonly m: Module,
-    func: number,
+    private readonly func: number,
     private readonly options: WalkOptions,
     private readonly counts: WalkCounts,
   ) {
@@ -100,7 +102,7 @@ export class FunctionWalk {
     else if (id === B.CallIndirectId) this.sites.indirect = true;
     else if (id === B.LoopId && this.options.polls) {
       this.counts.loopPolls++;
-      B.Loop.setBody(expr, polled(this.m, this.options.request, B.Loop.getBody(expr)));
+      return polledLoop(this.m, this.options.request, expr, this.pollTarget());
     } else if (id === B.MemorySizeId && this.options.polls) {
       this.counts.memoryOps++;
       return this.m.call(Added.memorySize, [], B.i32);
@@ -109,6 +111,11 @@ export class FunctionWalk {
       return this.m.call(Added.memoryGrow, [B.MemoryGrow.getDelta(expr)], B.i32);
     }
     return expr;
+  }
+
+  private pollTarget(): number {
+    this.target ??= B._BinaryenFunctionAddVar(this.func, B.i32);
+    return this.target;
   }
 
   private write(expr: Ref, plan: WritePlan, depth: number): Ref {
