@@ -1,16 +1,15 @@
 /**
  * The small shared channel between a task's compute worker, its checkpoint
- * worker and whoever schedules checkpoints (DESIGN.md §4 "Suspension"). It
- * carries what the tracker does not: checkpoint requests, the non-memory state
- * captured at the suspension, and the "rebuild" flag after a failed commit.
- * No postMessage on the compute side: a request is one word the compute
- * worker loads at its safepoints, and the state is written into this buffer
- * before `beginCheckpoint()` publishes PROTECTED, so the checkpoint worker,
- * which only starts once it sees PROTECTED, always reads the state of k.
+ * worker and the page (DESIGN.md §4 "Suspension"). It carries what the
+ * tracker does not: the non-memory state captured at the suspension, and the
+ * "rebuild" flag after a failed commit. (Requests are a tracker word,
+ * tracker-words.ts `requestCheckpoint`, because instrumented wasm polls it
+ * inline.) No postMessage on the compute side: the state is written into
+ * this buffer before `beginCheckpoint()` publishes PROTECTED, so the
+ * checkpoint worker, which only starts once it sees PROTECTED, always reads
+ * the state of k.
  *
  * Words (Int32, then the state's UTF-8 JSON bytes):
- * - REQUESTED: requests made so far (any thread bumps it); the compute side
- *   serves them all at its next safepoint (requests coalesce);
  * - REBUILD: 1 after a checkpoint failed to commit. The checkpoint worker sets
  *   it BEFORE releasing PROTECTED; the compute side, at the next suspension,
  *   clears it and calls `markAllWritten()`, so the next checkpoint holds every
@@ -25,7 +24,7 @@
  */
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
 
-const Word = { REQUESTED: 0, REBUILD: 1, COMMITTED: 2, SEQ: 3, MEMORY_PAGES: 4, STATE_BYTES: 5, CAPACITY: 6, ABANDONED: 7 } as const;
+const Word = { REBUILD: 1, COMMITTED: 2, SEQ: 3, MEMORY_PAGES: 4, STATE_BYTES: 5, CAPACITY: 6, ABANDONED: 7 } as const;
 const HEADER_BYTES = 64;
 
 /** Room for the non-memory state's JSON. @default 64 KiB */
@@ -52,15 +51,6 @@ export class CheckpointChannel {
     const channel = new CheckpointChannel(new SharedArrayBuffer(HEADER_BYTES + stateCapacity));
     Atomics.store(channel.words, Word.CAPACITY, stateCapacity);
     return channel;
-  }
-
-  /** Asks for a checkpoint at the compute side's next safepoint. Any thread. */
-  request(): void {
-    Atomics.add(this.words, Word.REQUESTED, 1);
-  }
-
-  get requested(): number {
-    return Atomics.load(this.words, Word.REQUESTED);
   }
 
   get committed(): number {

@@ -11,6 +11,7 @@ import { createYielder } from '../runtime/event-loop-yield.ts';
 import type { Yielder } from '../runtime/event-loop-yield.ts';
 import { saveCheckpoint } from './checkpoint-session.ts';
 import type { CheckpointReport, SessionOptions } from './checkpoint-session.ts';
+import { requestCheckpoint } from './tracker-words.ts';
 
 /** How often an idle loop looks at PROTECTED (browsers clamp nested timers to ~4 ms after a few levels). */
 export const POLL_MS = 1;
@@ -64,7 +65,7 @@ export class CheckpointLoop {
   private poll(): void {
     const now = performance.now();
     if (now >= this.nextRequestAt) {
-      this.options.channel.request();
+      requestCheckpoint(this.options.buffers.tracker);
       this.nextRequestAt = now + this.options.intervalMs!;
     }
     const k = Atomics.load(this.trackerWords, TrackerWord.PROTECTED);

@@ -9,6 +9,7 @@ import { TrackerWord } from '../../shared/tracker-layout.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { CheckpointChannel } from './checkpoint-channel.ts';
 import type { MemorySource, PageTracker } from './tracker.ts';
+import { requestsMade } from './tracker-words.ts';
 
 export interface Suspended {
   /** The checkpoint begun: the memory at this instant is checkpoint `seq`. */
@@ -36,7 +37,7 @@ export class CheckpointSafepoint {
 
   /** True when a request waits, or the checkpoint worker was lost (cheap: call at every safepoint). */
   get pending(): boolean {
-    return this.channel.requested !== this.served || this.channel.abandoned;
+    return requestsMade(this.trackerWords) !== this.served || this.channel.abandoned;
   }
 
   /**
@@ -48,14 +49,29 @@ export class CheckpointSafepoint {
    * than through the barrier (page-diff.ts); it may call `tracker.markWrite`.
    */
   poll(capture: () => JsonValue, markDirty?: () => void): Suspended | null {
+    const requested = requestsMade(this.trackerWords);
+    if (!this.canBegin() || requested === this.served) return null;
+    this.served = requested;
+    return this.begin(capture, markDirty);
+  }
+
+  /**
+   * May a checkpoint begin at this safepoint? First takes back what a lost
+   * checkpoint worker held (checkpoint-channel.ts ABANDONED), then: true when
+   * no checkpoint is in flight. For runtimes that decide on requests
+   * themselves (an instrumented program's polls read the request word inline).
+   */
+  canBegin(): boolean {
     if (this.channel.abandoned) {
       // Its checkpoint will never commit: take the pages back, and hold everything since the last commit next time.
       if (this.tracker.releaseAbandoned()) this.channel.requireRebuild();
       this.channel.clearAbandoned();
     }
-    const requested = this.channel.requested;
-    if (requested === this.served) return null;
-    if (Atomics.load(this.trackerWords, TrackerWord.PROTECTED) !== 0) return null;
+    return Atomics.load(this.trackerWords, TrackerWord.PROTECTED) === 0;
+  }
+
+  /** Begins a checkpoint now; only when `canBegin()` just said so, at the same safepoint. See `poll`. */
+  begin(capture: () => JsonValue, markDirty?: () => void): Suspended {
     const start = performance.now();
     // The previous checkpoint did not commit: its pages are dirty again (PROTECTED is 0, so this is allowed).
     const rebuilt = this.channel.takeRebuild();
@@ -67,7 +83,6 @@ export class CheckpointSafepoint {
     // Publishes PROTECTED = seq last: the checkpoint worker reads the state only after seeing it.
     const begun = this.tracker.beginCheckpoint();
     if (begun !== seq) throw new Error(`beginCheckpoint() returned ${begun}, expected ${seq}`);
-    this.served = requested;
     return { seq, memoryPages, pauseMs: performance.now() - start, rebuilt };
   }
 }

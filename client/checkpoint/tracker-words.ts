@@ -71,6 +71,21 @@ export function trackerGeometry(tracker: SharedArrayBuffer): TrackerGeometry {
   return { words, pageSize, pageShift: Math.log2(pageSize), maxPages: words[TrackerWord.MAX_PAGES]! };
 }
 
+/**
+ * Asks for a checkpoint at the compute side's next safepoint. Any thread;
+ * requests coalesce: the compute side serves all those made so far at once.
+ * The count lives in the tracker (TrackerWord.REQUESTS) so that an
+ * instrumented program's inline polls read it with one atomic load.
+ */
+export function requestCheckpoint(tracker: SharedArrayBuffer): void {
+  Atomics.add(new Int32Array(tracker), TrackerWord.REQUESTS, 1);
+}
+
+/** Checkpoint requests made so far (see `requestCheckpoint`). */
+export function requestsMade(words: Int32Array): number {
+  return Atomics.load(words, TrackerWord.REQUESTS);
+}
+
 /** Counters of a tracker, cumulative since creation; safe to read from any thread. */
 export interface TrackerStats {
   epoch: number;

@@ -10,8 +10,6 @@ export interface GridOptions {
   size: number;
   /** Receives progress in [0, 1]. */
   progress(fraction: number): void;
-  /** Called after each `progress`: until issue 4 instruments loops, the one safepoint of a wasm program. */
-  safepoint?(): void;
 }
 
 /** The error `send`, `recv` and a multi-rank `barrier` fail with until issue 6. */
@@ -51,7 +49,6 @@ export function createGridImports(options: GridOptions): GridImports {
     progress: (fraction: number) => {
       const clamped = clampProgress(fraction);
       if (clamped !== undefined) options.progress(clamped);
-      options.safepoint?.();
     },
   };
 }

@@ -16,8 +16,15 @@ import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 export interface CheckpointLink {
   /** The process memory (already holding the checkpoint when resuming). */
   memory: WebAssembly.Memory;
-  /** Where the compute side freezes the memory at each suspension for the checkpoint worker to save (page-diff.ts). */
-  shadow: WebAssembly.Memory;
+  /**
+   * Present when written pages are found by comparison (JS programs): where
+   * the compute side freezes the memory at each suspension for the
+   * checkpoint worker to save (page-diff.ts). Absent when the program runs
+   * the write barrier itself (instrumented wasm) and is saved from `memory`.
+   */
+  shadow?: WebAssembly.Memory;
+  /** The tracker as a shared memory, for instrumented wasm to import as `ckpt.tracker`; its buffer is `buffers.tracker`. */
+  trackerMemory: WebAssembly.Memory;
   buffers: TrackerBuffers;
   /** The CheckpointChannel's buffer. */
   channel: SharedArrayBuffer;

@@ -12,7 +12,7 @@ import { OutputBatcher } from './output-batcher.ts';
 import { fetchLoader } from './program-loader.ts';
 import type { ProgramLoader } from './program-loader.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
-import type { RunHooks } from './run-hooks.ts';
+import type { RunHooks, SuspendHooks } from './run-hooks.ts';
 import { TaskCheckpoints } from './task-checkpoints.ts';
 import { asTaskFailure } from './task-failure.ts';
 import { asTaskState } from './task-state.ts';
@@ -60,6 +60,8 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
       const resumed = link?.resume ? asTaskState(link.resume.state) : undefined;
       // Bytes the program has written so far, counted on from the checkpoint when resuming.
       const written: OutputOffsets = { ...(resumed?.output ?? { stdout: 0, stderr: 0 }) };
+      const taskState = (capture: () => JsonValue): TaskState => ({ program: capture(), output: { ...written } });
+      const withTaskState = (hooks: SuspendHooks): SuspendHooks => ({ ...hooks, suspend: (capture) => hooks.suspend(() => taskState(capture)) });
       const checkpoints = link && new TaskCheckpoints(link, (s) => deliver(() => callbacks.suspended?.(s.seq, s.pauseMs)));
       const hooks: RunHooks = {
         output: (stream, bytes) => {
@@ -68,8 +70,9 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
         },
         progress: (fraction) => throttle.report(fraction),
         ...(checkpoints && {
-          safepoint: (capture) => checkpoints.reach((): TaskState => ({ program: capture(), output: { ...written } })),
+          safepoint: (capture) => checkpoints.reach(() => taskState(capture)),
           wrote: (byteOffset, length) => checkpoints.declareWritten(byteOffset, length),
+          ...(!link.shadow && { suspendable: withTaskState(checkpoints.suspendable()) }),
         }),
       };
       try {

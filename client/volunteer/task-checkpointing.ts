@@ -1,7 +1,10 @@
 /**
  * Sets up checkpointing for one task on the page (DESIGN.md §2, §4): the
- * shared process memory, the shadow its compute worker freezes it into, the
- * tracker and channel, and the task's checkpoint worker, which requests a
+ * shared process memory, the tracker (a shared WebAssembly.Memory, so that
+ * instrumented wasm can import it) and channel, for a JS program the shadow
+ * its compute worker freezes the memory into, and the task's checkpoint
+ * worker, which saves from that shadow or, for instrumented wasm, from the
+ * live memory under the write barrier's protection. That worker requests a
  * checkpoint every `intervalMs` and saves each one to this origin's
  * IndexedDB. When asked to resume, the worker first rebuilds the newest local
  * checkpoint into the memory, and the tracker starts at the interval after it.
@@ -21,7 +24,8 @@ import { CheckpointChannel } from '../checkpoint/checkpoint-channel.ts';
 import type { CheckpointReport } from '../checkpoint/checkpoint-session.ts';
 import type { RestoredCheckpoint, SerializedError } from '../checkpoint/checkpoint-worker-protocol.ts';
 import { createShadowMemory } from '../checkpoint/page-diff.ts';
-import { createTrackerBuffers } from '../checkpoint/tracker-words.ts';
+import { requestCheckpoint } from '../checkpoint/tracker-words.ts';
+import { createTrackerMemory } from '../runtime/checkpointable/tracker-memory.ts';
 import type { CheckpointLink } from '../runtime/task-protocol.ts';
 import { CheckpointWorkerClient } from './checkpoint-worker-client.ts';
 
@@ -40,6 +44,11 @@ export interface CheckpointingOptions {
   memory: MemoryLimits;
   pageSize: number;
   intervalMs: number;
+  /**
+   * How written pages are found: `barrier` when the program marks them itself
+   * (instrumented wasm), `diff` by comparison with a shadow copy (JS).
+   */
+  tracking: 'barrier' | 'diff';
   /** Continue from this volunteer's newest checkpoint of the task, if it holds one. */
   resume: boolean;
   onReport(report: CommittedCheckpoint): void;
@@ -93,12 +102,13 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
   const { taskId, pageSize } = options;
   const maxBytes = options.memory.maximum * WASM_PAGE;
   const channel = CheckpointChannel.create();
-  const shadow = createShadowMemory(maxBytes);
+  const memory = new WebAssembly.Memory({ initial: options.memory.initial, maximum: options.memory.maximum, shared: true });
+  const shadow = options.tracking === 'diff' ? createShadowMemory(maxBytes) : undefined;
   const startOptions = (buffers: TrackerBuffers, parent: number | null | 'newest') => ({
     taskId,
     buffers,
     channel: channel.buffer,
-    memory: shadow,
+    memory: shadow ?? memory,
     parent,
     intervalMs: options.intervalMs,
     ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
@@ -113,6 +123,8 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
     options.onProblem(`replacing the checkpoint worker: ${reason}`);
     stops.clear(); // the checkpoint it was saving will never be reported
     channel.abandon();
+    // An instrumented program looks at the channel only at a poll that found a request.
+    requestCheckpoint(link.buffers.tracker);
     // The compute side takes the protection back at its next safepoint; no new worker may scan before.
     while (channel.abandoned && !closed) await delay(10);
     if (closed) return;
@@ -121,11 +133,17 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
   };
 
   try {
-    const memory = new WebAssembly.Memory({ initial: options.memory.initial, maximum: options.memory.maximum, shared: true });
     const restored = options.resume ? await worker.restore(taskId, memory, options.dbName) : null;
-    const buffers = createTrackerBuffers({ maxBytes, pageSize, firstInterval: restored ? restored.seq + 1 : 1 });
-    await worker.start(startOptions(buffers, restored?.seq ?? null));
-    link = { memory, shadow, buffers, channel: channel.buffer, ...(restored && { resume: { seq: restored.seq, state: restored.state } }) };
+    const tracker = createTrackerMemory({ maxBytes, pageSize, firstInterval: restored ? restored.seq + 1 : 1 });
+    await worker.start(startOptions(tracker.buffers, restored?.seq ?? null));
+    link = {
+      memory,
+      ...(shadow && { shadow }),
+      trackerMemory: tracker.memory,
+      buffers: tracker.buffers,
+      channel: channel.buffer,
+      ...(restored && { resume: { seq: restored.seq, state: restored.state } }),
+    };
     return {
       link,
       restored,

@@ -82,6 +82,7 @@ export class TaskHost {
         memory: assignment.memory,
         pageSize: assignment.pageSize,
         intervalMs: assignment.checkpointIntervalMs,
+        tracking: assignment.program.format === 'wasm' ? 'barrier' : 'diff',
         resume: false,
         onReport: (report) => live() && this.reporter.checkpointed(assignment, report),
         onProblem: (problem) => console.warn(`[task ${assignment.taskId}] ${problem}`),

@@ -17,6 +17,7 @@ import { CheckpointChannel } from '../../client/checkpoint/checkpoint-channel.ts
 import { CheckpointSafepoint } from '../../client/checkpoint/checkpoint-safepoint.ts';
 import { PageDiff } from '../../client/checkpoint/page-diff.ts';
 import { PageTracker } from '../../client/checkpoint/tracker.ts';
+import { requestCheckpoint } from '../../client/checkpoint/tracker-words.ts';
 import { TrackerWord } from '../../shared/tracker-layout.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 
@@ -90,7 +91,7 @@ async function run(start: BenchComputeStart): Promise<BenchComputeResult> {
       const now = performance.now();
       if (now - begin >= ms || until()) break;
       if (checkpoints && now >= nextRequest) {
-        channel.request();
+        requestCheckpoint(buffers.tracker);
         nextRequest += start.intervalMs;
       }
       const suspended = safepoint.poll(() => ({ step }));

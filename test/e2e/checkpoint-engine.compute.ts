@@ -12,6 +12,7 @@ import { CheckpointChannel } from '../../client/checkpoint/checkpoint-channel.ts
 import { CheckpointSafepoint } from '../../client/checkpoint/checkpoint-safepoint.ts';
 import { PageDiff } from '../../client/checkpoint/page-diff.ts';
 import { PageTracker } from '../../client/checkpoint/tracker.ts';
+import { requestCheckpoint } from '../../client/checkpoint/tracker-words.ts';
 import { TrackerWord } from '../../shared/tracker-layout.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
@@ -67,7 +68,7 @@ function run(start: ComputeStart): ComputeEvent {
 
   for (; step < start.steps; step++) {
     suspendIfAsked();
-    if (random() < start.requestChance) channel.request();
+    if (random() < start.requestChance) requestCheckpoint(buffers.tracker);
     if (random() < start.growChance && (memory.buffer.byteLength + 65536) / pageSize <= tracker.maxPages) memory.grow(1);
     const bytes = new Uint8Array(memory.buffer);
     const pages = bytes.length / pageSize;
@@ -87,7 +88,7 @@ function run(start: ComputeStart): ComputeEvent {
     if (random() < 0.05) sleep(nap, random() * 3); // vary the timing against the checkpoint worker
   }
   // A last checkpoint, then wait until it is saved so the page can verify all of them.
-  channel.request();
+  requestCheckpoint(buffers.tracker);
   const deadline = performance.now() + 20_000;
   while (!suspendIfAsked()) {
     if (performance.now() > deadline) return { type: 'done', steps: step, suspensions, error: 'the last checkpoint never began' };

@@ -51,6 +51,7 @@ async function run(task: ResumeTask, resume: boolean, stopAfter?: number, killAf
     memory: task.memory,
     pageSize: 4096,
     intervalMs: task.intervalMs,
+    tracking: 'diff',
     resume,
     onReport: ({ seq, parent, pages, stopMs }) => report.checkpoints.push({ seq, parent, pages, stopMs }),
     onProblem: (problem) => report.problems.push(problem),

@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import { CheckpointChannel } from '../../client/checkpoint/checkpoint-channel.ts';
 import { createShadowMemory } from '../../client/checkpoint/page-diff.ts';
 import { PageScan } from '../../client/checkpoint/page-scan.ts';
-import { createTrackerBuffers } from '../../client/checkpoint/tracker-words.ts';
+import { requestCheckpoint } from '../../client/checkpoint/tracker-words.ts';
+import { createTrackerMemory } from '../../client/runtime/checkpointable/tracker-memory.ts';
 import type { JsContext, JsProgram } from '../../client/runtime/js-program.ts';
 import { runJs } from '../../client/runtime/js-runner.ts';
 import { TaskCheckpoints } from '../../client/runtime/task-checkpoints.ts';
@@ -22,10 +23,12 @@ const MAX_PAGES = 16; // wasm pages: 1 MiB
 
 function link(): CheckpointLink {
   const maxBytes = MAX_PAGES * 65536;
+  const tracker = createTrackerMemory({ maxBytes, pageSize: PAGE });
   return {
     memory: new WebAssembly.Memory({ initial: 4, maximum: MAX_PAGES, shared: true }),
     shadow: createShadowMemory(maxBytes),
-    buffers: createTrackerBuffers({ maxBytes, pageSize: PAGE }),
+    trackerMemory: tracker.memory,
+    buffers: tracker.buffers,
     channel: CheckpointChannel.create().buffer,
   };
 }
@@ -38,7 +41,7 @@ async function checkpointsOf(program: (ctx: JsContext, step: number) => void, st
   const checkpoints = new TaskCheckpoints(l, (s) => {
     // What the checkpoint worker would do: save the protected pages from the shadow, then release them.
     const pages: number[] = [];
-    const scan = new PageScan(l.buffers, l.shadow, (page) => pages.push(page));
+    const scan = new PageScan(l.buffers, l.shadow!, (page) => pages.push(page));
     while (scan.step(64) !== 'done');
     scan.finish();
     saved.push({ seq: s.seq, pages, state: channel.readSuspension(s.seq).state });
@@ -49,11 +52,11 @@ async function checkpointsOf(program: (ctx: JsContext, step: number) => void, st
     step: (ctx) => {
       step += 1;
       program(ctx, step);
-      channel.request();
+      requestCheckpoint(l.buffers.tracker);
       return step >= steps;
     },
   };
-  channel.request();
+  requestCheckpoint(l.buffers.tracker);
   const outcome = await runJs(js, taskSpec({ format: 'js', memory: { initial: 4, maximum: MAX_PAGES }, checkpoint: l }), {
     output: () => {},
     progress: () => {},

@@ -119,7 +119,7 @@ export class CheckpointableProgram {
     }
   }
 
-  /** Asks for a checkpoint at the next poll, from this thread (any thread may use tracker-memory.ts's requestCheckpoint). */
+  /** Asks for a checkpoint at the next poll, from this thread (any thread may use tracker-words.ts `requestCheckpoint`). */
   requestCheckpoint(): void {
     if (this.request) this.request.value = (this.request.value as number) + 1;
     else if (this.trackerWords) Atomics.add(this.trackerWords, TRACKER_REQUEST_WORD, 1);

@@ -3,10 +3,9 @@
  * a second (shared) memory, `ckpt.tracker`, so the tracker's
  * SharedArrayBuffer must be that memory's buffer. PageTracker and the
  * checkpoint worker take any SharedArrayBuffer, so they work on it unchanged;
- * this file creates it with the layout createTrackerBuffers() writes, and
- * holds the request word a poll reads (TRACKER_REQUEST_WORD).
+ * this file creates it with the layout createTrackerBuffers() writes. Its
+ * polls read the request word that tracker-words.ts `requestCheckpoint` bumps.
  */
-import { TRACKER_REQUEST_WORD } from '../../../shared/checkpointable-abi.ts';
 import type { TrackerBuffers } from '../../../shared/tracker-layout.ts';
 import { createTrackerBuffers } from '../../checkpoint/tracker-words.ts';
 import type { TrackerOptions } from '../../checkpoint/tracker-words.ts';
@@ -19,9 +18,4 @@ export function createTrackerMemory(options: TrackerOptions): { memory: WebAssem
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   new Int32Array(memory.buffer).set(new Int32Array(template.tracker));
   return { memory, buffers: { tracker: memory.buffer as unknown as SharedArrayBuffer, pool: template.pool } };
-}
-
-/** Asks the program for a checkpoint at its next poll. Any thread; requests coalesce. */
-export function requestCheckpoint(tracker: SharedArrayBuffer): void {
-  Atomics.add(new Int32Array(tracker), TRACKER_REQUEST_WORD, 1);
 }
