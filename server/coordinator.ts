@@ -23,6 +23,7 @@ import { ChangeFeed } from './realtime/change-feed.ts';
 import { bindDashboardNamespace } from './realtime/dashboard-namespace.ts';
 import { bindVolunteerNamespace } from './realtime/volunteer-namespace.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
+import { CheckpointService } from './checkpoints/checkpoint-service.ts';
 import { fileBlobStore } from './store/blob-store.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 
@@ -78,7 +79,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const token = resolveToken(dataDir, options.token);
 
   const store = openSqliteStore(join(dataDir, 'grid.db'));
-  const programs = new ProgramService(store, fileBlobStore(join(dataDir, 'blobs')));
+  const blobs = fileBlobStore(join(dataDir, 'blobs'));
+  const programs = new ProgramService(store, blobs);
   const builtins = registerBuiltins(programs, rootDir);
 
   // socket.io first, attached to the HTTP server once the app that serves it exists.
@@ -92,7 +94,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const volunteers: Namespace<VolunteerToServer, ServerToVolunteer> = io.of('/volunteer');
   const feed = new ChangeFeed(bindDashboardNamespace(dashboards, token));
   const scheduler = new Scheduler(store, feed);
-  bindVolunteerNamespace(volunteers, scheduler, (then) => store.commit.afterCommit(then));
+  const checkpoints = new CheckpointService(store, blobs, scheduler, feed);
+  bindVolunteerNamespace(volunteers, scheduler, checkpoints, (then) => store.commit.afterCommit(then));
   const jobs = new JobService(store, programs, scheduler);
   const app = createApp({ token, publicDir: join(rootDir, 'public'), store, programs, jobs, scheduler });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as HttpServer;

@@ -16,6 +16,8 @@ export const MAX_OUTPUT_CHUNK_BYTES = 64 * 1024;
 export const MAX_RESULT_BYTES = 1024 * 1024;
 /** Largest socket.io message; a bigger one closes the connection (socket.io's maxHttpBufferSize). */
 export const MAX_SOCKET_MESSAGE_BYTES = 2 * MAX_RESULT_BYTES;
+/** A checkpoint segment as uploaded: ~1 MiB (SEGMENT_TARGET_BYTES) plus one page it may run over by, at most 64 KiB. */
+export const MAX_SEGMENT_BYTES = (1 << 20) + 65_536;
 
 /** A lease not renewed for this long is lost and its task requeued. */
 export const LEASE_MS = 5_000;

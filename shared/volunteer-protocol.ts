@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import type { SerializedError } from './errors.ts';
-import { MAX_OUTPUT_CHUNK_BYTES, MAX_RESULT_BYTES } from './limits.ts';
+import type { CheckpointManifest } from './checkpoint-format.ts';
+import { MAX_OUTPUT_CHUNK_BYTES, MAX_RESULT_BYTES, MAX_SEGMENT_BYTES } from './limits.ts';
 import type { ProgramFormat } from './states.ts';
 
 /** Every request/response over a socket answers with one of these. */
@@ -87,6 +88,33 @@ export const checkpointReportSchema = z.strictObject({
   saveMs: z.number().min(0).max(3_600_000),
 });
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256');
+
+/** Which of these checkpoint segments the coordinator lacks (an upload sends only those). */
+export const segmentsMissingSchema = z.strictObject({ taskId: id, lease: id, hashes: z.array(sha256).max(100_000) });
+
+/** One checkpoint segment; the coordinator checks `hash` against the bytes before keeping them. */
+export const segmentUploadSchema = z.strictObject({
+  taskId: id,
+  lease: id,
+  hash: sha256,
+  data: z
+    .custom<Uint8Array>((d) => d instanceof Uint8Array, 'expected binary data')
+    .refine((d) => d.byteLength > 0 && d.byteLength <= MAX_SEGMENT_BYTES, { message: `expected 1 to ${MAX_SEGMENT_BYTES} bytes` }),
+});
+
+/** A checkpoint's manifest, after its segments: acknowledged once durable on the coordinator (checkpoint-format.ts validates it). */
+export const manifestUploadSchema = z.strictObject({ taskId: id, lease: id, manifest: z.unknown() });
+
+/** A segment of a checkpoint the coordinator asked this volunteer to resume from. */
+export const segmentFetchSchema = z.strictObject({ taskId: id, lease: id, hash: sha256 });
+
+/** The volunteer stopped the task after checkpoint `seq`, which the coordinator acknowledged (migration). */
+export const haltedSchema = z.strictObject({ taskId: id, lease: id, seq: z.number().int().min(1) });
+
+/** The task continues from checkpoint `seq` rather than from the start. */
+export const resumedSchema = z.strictObject({ taskId: id, lease: id, seq: z.number().int().min(1), from: z.enum(['local', 'coordinator']) });
+
 /** Give a task back without finishing it (pause, page closing): it is requeued at once. */
 export const releaseSchema = z.strictObject({ taskId: id, lease: id });
 
@@ -113,6 +141,12 @@ export interface TaskAssignment {
   checkpointIntervalMs: number;
   /** Limits of the process memory in 64 KiB pages (for wasm: those of its `env.memory` import). */
   memory: MemoryLimits;
+  /**
+   * Continue from this checkpoint held by the coordinator instead of starting:
+   * its chain, base first, ending at `seq`. The segments it names are fetched
+   * with `checkpoint:fetch`.
+   */
+  resume?: { seq: number; chain: CheckpointManifest[] };
 }
 
 export interface VolunteerToServer {
@@ -125,6 +159,12 @@ export interface VolunteerToServer {
   'task:fail': (payload: z.input<typeof failSchema>, ack: Ack<null>) => void;
   'task:release': (payload: z.input<typeof releaseSchema>, ack: Ack<null>) => void;
   'task:checkpoint': (payload: z.input<typeof checkpointReportSchema>, ack: Ack<null>) => void;
+  'checkpoint:missing': (payload: z.input<typeof segmentsMissingSchema>, ack: Ack<{ missing: string[] }>) => void;
+  'checkpoint:segment': (payload: z.input<typeof segmentUploadSchema>, ack: Ack<null>) => void;
+  'checkpoint:manifest': (payload: z.input<typeof manifestUploadSchema>, ack: Ack<null>) => void;
+  'checkpoint:fetch': (payload: z.input<typeof segmentFetchSchema>, ack: Ack<Uint8Array>) => void;
+  'task:halted': (payload: z.input<typeof haltedSchema>, ack: Ack<null>) => void;
+  'task:resumed': (payload: z.input<typeof resumedSchema>, ack: Ack<null>) => void;
   /** Best-effort goodbye from `pagehide`: every lease of this connection ends now. */
   leaving: () => void;
 }
@@ -133,6 +173,8 @@ export interface ServerToVolunteer {
   'task:assign': (task: TaskAssignment, ack: Ack<null>) => void;
   /** Stop this task now (job cancelled, or lease lost): its results would be refused. */
   'task:cancel': (payload: { taskId: string; reason: string }) => void;
+  /** Checkpoint this task now, upload the checkpoint, then halt it and say `task:halted`: it resumes on another volunteer. */
+  'task:migrate': (payload: { taskId: string }) => void;
   /** A fire-and-forget event that failed validation or processing. */
   'protocol:error': (payload: { event: string; error: SerializedError }) => void;
 }

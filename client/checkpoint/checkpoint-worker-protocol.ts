@@ -8,7 +8,7 @@
  * memory, so the page can start the tracker at the interval after it), then
  * `start`; it ends with `close`.
  */
-import type { JsonValue } from '../../shared/checkpoint-format.ts';
+import type { CheckpointManifest, JsonValue } from '../../shared/checkpoint-format.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { CheckpointReport } from './checkpoint-session.ts';
 import type { CheckpointWriterOptions } from './checkpoint-store.ts';
@@ -50,7 +50,32 @@ export interface CheckpointWorkerStart {
   dbName?: string;
 }
 
-export type CheckpointWorkerRequest = CheckpointWorkerRestore | CheckpointWorkerStart | { type: 'close'; deleteCheckpoints?: boolean };
+/** Replaces the task's local checkpoints with a chain from the coordinator (chain-transfer.ts), before `restore`. */
+export interface CheckpointWorkerImport {
+  type: 'import';
+  taskId: string;
+  chain: CheckpointManifest[];
+  /** Segment bytes by hash, every one the chain names. */
+  segments: Map<string, ArrayBuffer>;
+  /** @default CHECKPOINT_DB_NAME */
+  dbName?: string;
+}
+
+/**
+ * Stops taking checkpoints (the task halts) and answers the chain of
+ * checkpoint `seq` and its segments, for the coordinator.
+ */
+export interface CheckpointWorkerExport {
+  type: 'export';
+  seq: number;
+}
+
+export type CheckpointWorkerRequest =
+  | CheckpointWorkerImport
+  | CheckpointWorkerRestore
+  | CheckpointWorkerStart
+  | CheckpointWorkerExport
+  | { type: 'close'; deleteCheckpoints?: boolean };
 
 export interface SerializedError {
   name: string;
@@ -66,7 +91,16 @@ export interface RestoredCheckpoint {
   ms: number;
 }
 
+/** A chain on its way to the coordinator: manifests base first, and the bytes of each segment they name, in `chainSegments` order. */
+export interface ExportedChain {
+  chain: CheckpointManifest[];
+  hashes: string[];
+  segments: ArrayBuffer[];
+}
+
 export type CheckpointWorkerEvent =
+  | { type: 'imported' }
+  | { type: 'exported'; exported: ExportedChain }
   | { type: 'restored'; restored: RestoredCheckpoint | null }
   | { type: 'ready'; parent: number | null }
   | { type: 'committed'; report: CheckpointReport }

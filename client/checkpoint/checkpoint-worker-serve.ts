@@ -2,12 +2,14 @@
  * The checkpoint worker's message handling, apart from its entry so a test
  * can serve it with a different store (fault injection).
  */
+import { chainSegments, importChain, readSegments } from './chain-transfer.ts';
 import { CheckpointChannel } from './checkpoint-channel.ts';
 import { CheckpointLoop } from './checkpoint-loop.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { serializeError } from './checkpoint-worker-protocol.ts';
 import type {
   CheckpointWorkerEvent,
+  CheckpointWorkerExport,
   CheckpointWorkerRequest,
   CheckpointWorkerRestore,
   CheckpointWorkerStart,
@@ -19,7 +21,7 @@ const WASM_PAGE = 65536;
 
 export interface CheckpointWorkerScope {
   onmessage: ((event: MessageEvent<CheckpointWorkerRequest>) => void) | null;
-  postMessage(message: CheckpointWorkerEvent): void;
+  postMessage(message: CheckpointWorkerEvent, transfer?: Transferable[]): void;
 }
 
 /** Grows `memory` to at least `byteLength` and views all of it. */
@@ -81,6 +83,17 @@ export function serveCheckpointWorker(
     post({ type: 'ready', parent });
   };
 
+  const exportChain = async (message: CheckpointWorkerExport) => {
+    if (!loop || taskId === undefined) throw new Error('this checkpoint worker serves no task');
+    await loop.close(); // the task halts: no checkpoint after this one, and none being saved while we read
+    const opened = await store!;
+    const chain = await opened.chain(taskId, message.seq);
+    if (chain.length === 0) throw new Error(`${taskId} has no committed checkpoint ${message.seq} here`);
+    const hashes = chainSegments(chain);
+    const segments = await readSegments(opened, hashes);
+    scope.postMessage({ type: 'exported', exported: { chain, hashes, segments } }, segments);
+  };
+
   const close = async (deleteCheckpoints: boolean) => {
     await loop?.close();
     const opened = await store;
@@ -91,12 +104,22 @@ export function serveCheckpointWorker(
 
   scope.onmessage = (event) => {
     const message = event.data;
-    const handled =
-      message.type === 'restore'
-        ? restore(message).then((restored) => post({ type: 'restored', restored }))
-        : message.type === 'start'
-          ? start(message)
-          : close(message.deleteCheckpoints === true);
+    const handle = async () => {
+      switch (message.type) {
+        case 'import':
+          await importChain(await storeFor(message), message.chain, message.segments);
+          return post({ type: 'imported' });
+        case 'restore':
+          return post({ type: 'restored', restored: await restore(message) });
+        case 'start':
+          return start(message);
+        case 'export':
+          return exportChain(message);
+        case 'close':
+          return close(message.deleteCheckpoints === true);
+      }
+    };
+    const handled = handle();
     handled.catch((error: unknown) => post({ type: 'error', error: serializeError(error) }));
   };
 }

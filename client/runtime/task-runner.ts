@@ -62,7 +62,14 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
       const written: OutputOffsets = { ...(resumed?.output ?? { stdout: 0, stderr: 0 }) };
       const taskState = (capture: () => JsonValue): TaskState => ({ program: capture(), output: { ...written } });
       const withTaskState = (hooks: SuspendHooks): SuspendHooks => ({ ...hooks, suspend: (capture) => hooks.suspend(() => taskState(capture)) });
-      const checkpoints = link && new TaskCheckpoints(link, (s) => deliver(() => callbacks.suspended?.(s.seq, s.pauseMs)));
+      // Output written before the stop reaches the page before the stop's report does, so once the page
+      // knows of checkpoint k it has sent all the output k counts (a migration halts right after k).
+      const checkpoints =
+        link &&
+        new TaskCheckpoints(link, (s) => {
+          batcher.flush();
+          deliver(() => callbacks.suspended?.(s.seq, s.pauseMs));
+        });
       const hooks: RunHooks = {
         output: (stream, bytes) => {
           written[stream] += bytes.length;

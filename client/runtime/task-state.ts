@@ -5,10 +5,11 @@
  * on from there (and issue 5 can cut what a lost run printed after it).
  */
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
-import type { OutputStream } from '../../shared/states.ts';
+import { outputOffsetsOf } from '../../shared/task-state.ts';
+import type { OutputOffsets } from '../../shared/task-state.ts';
 import { TaskError } from './task-error.ts';
 
-export type OutputOffsets = Record<OutputStream, number>;
+export type { OutputOffsets };
 
 // A type, not an interface: it must be assignable to JsonValue (interfaces have no implicit index signature).
 export type TaskState = {
@@ -16,14 +17,11 @@ export type TaskState = {
   output: OutputOffsets;
 };
 
-const isOffset = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-
 /** Checks a checkpoint's state before a run resumes from it. */
 export function asTaskState(value: JsonValue): TaskState {
-  const state = value as Partial<TaskState> | null;
-  const output = state?.output as Partial<OutputOffsets> | undefined;
-  if (typeof state !== 'object' || state === null || !('program' in state) || !isOffset(output?.stdout) || !isOffset(output?.stderr)) {
+  const output = outputOffsetsOf(value);
+  if (!output || typeof value !== 'object' || value === null || !('program' in value)) {
     throw new TaskError('InvalidCheckpoint', `a checkpoint's state must be { program, output: { stdout, stderr } }, not ${JSON.stringify(value).slice(0, 200)}`);
   }
-  return { program: state.program!, output: { stdout: output.stdout, stderr: output.stderr } };
+  return { program: (value as { program: JsonValue }).program, output };
 }

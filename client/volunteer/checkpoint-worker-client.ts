@@ -8,9 +8,11 @@ import type {
   CheckpointWorkerEvent,
   CheckpointWorkerRequest,
   CheckpointWorkerStart,
+  ExportedChain,
   RestoredCheckpoint,
   SerializedError,
 } from '../checkpoint/checkpoint-worker-protocol.ts';
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { CheckpointReport } from '../checkpoint/checkpoint-session.ts';
 
 export const CHECKPOINT_WORKER_URL = '/build/checkpoint-worker.js';
@@ -25,7 +27,7 @@ export interface CheckpointWorkerHandlers {
   broken(error: SerializedError): void;
 }
 
-type Reply = 'restored' | 'ready' | 'closed';
+type Reply = 'imported' | 'exported' | 'restored' | 'ready' | 'closed';
 
 export class CheckpointWorkerClient {
   private readonly worker: Worker;
@@ -47,6 +49,18 @@ export class CheckpointWorkerClient {
     return event.type === 'restored' ? event.restored : null;
   }
 
+  /** Replaces the task's local checkpoints with a chain from the coordinator (a `restore` then resumes from it). */
+  async import(taskId: string, chain: CheckpointManifest[], segments: Map<string, ArrayBuffer>, dbName?: string): Promise<void> {
+    await this.request('imported', { type: 'import', taskId, chain, segments, ...(dbName === undefined ? {} : { dbName }) }, [...segments.values()]);
+  }
+
+  /** Stops checkpointing and reads checkpoint `seq`'s chain and segments out, for the coordinator. */
+  async exportChain(seq: number): Promise<ExportedChain> {
+    const event = await this.request('exported', { type: 'export', seq });
+    if (event.type !== 'exported') throw new Error(`expected the exported chain, got '${event.type}'`);
+    return event.exported;
+  }
+
   async start(start: Omit<CheckpointWorkerStart, 'type'>): Promise<void> {
     await this.request('ready', { type: 'start', ...start });
   }
@@ -64,11 +78,11 @@ export class CheckpointWorkerClient {
     this.waiting = undefined;
   }
 
-  private request(reply: Reply, message: CheckpointWorkerRequest): Promise<CheckpointWorkerEvent> {
+  private request(reply: Reply, message: CheckpointWorkerRequest, transfer: Transferable[] = []): Promise<CheckpointWorkerEvent> {
     if (this.waiting) return Promise.reject(new Error(`the checkpoint worker is still answering a request for '${this.waiting.reply}'`));
     return new Promise((resolve, reject) => {
       this.waiting = { reply, resolve, reject };
-      this.worker.postMessage(message);
+      this.worker.postMessage(message, transfer);
     });
   }
 

@@ -17,6 +17,8 @@ export interface ConnectionEvents {
   assigned(task: TaskAssignment): boolean;
   /** The coordinator no longer counts these leases as ours: stop their tasks. */
   lost(leases: string[]): void;
+  /** The coordinator wants this task moved to another volunteer through a checkpoint. */
+  migrate(taskId: string): void;
   /** The coordinator stopped this task (job cancelled, lease expired). */
   cancelled(taskId: string): void;
   /** Connected, disconnected, or a hello was answered. */
@@ -52,6 +54,7 @@ export class Connection {
       ack(accepted ? { ok: true, value: null } : { ok: false, error: { name: 'Conflict', message: 'no free slot' } });
     });
     this.socket.on('task:cancel', ({ taskId }) => this.events.cancelled(taskId));
+    this.socket.on('task:migrate', ({ taskId }) => this.events.migrate(taskId));
   }
 
   get connected(): boolean {

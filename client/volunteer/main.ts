@@ -4,7 +4,9 @@
  */
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import { Connection } from './connection.ts';
+import type { VolunteerSocket } from './connection.ts';
 import { request } from './request.ts';
+import { socketCheckpointTransport } from './checkpoint-transport.ts';
 import { claimVolunteerId } from './identity.ts';
 import { TaskHost } from './task-host.ts';
 import type { TaskReporter } from './task-host.ts';
@@ -55,11 +57,12 @@ async function main(): Promise<void> {
       const payload = { taskId, lease, seq: c.seq, pages: c.pages, bytes: c.storedBytes, stopMs: c.stopMs, saveMs: c.saveMs };
       report(request(connection.socket, 'task:checkpoint', payload));
     },
+    released: ({ taskId, lease }) => report(request(connection.socket, 'task:release', { taskId, lease })),
   };
   // A refused or lost report leaves the lease to expire: the task then runs again elsewhere.
   const report = (sent: Promise<unknown>) => void sent.catch((error) => console.warn('the coordinator refused a report', error));
 
-  const host = new TaskHost(reporter, redraw);
+  const host: TaskHost = new TaskHost(reporter, socketCheckpointTransport((): VolunteerSocket => connection.socket), redraw);
   const slots = () => (state.paused || !state.isolated ? 0 : state.workers);
   const connection = new Connection(
     { volunteerId: state.volunteerId, name: state.name, cores },
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
         return true;
       },
       lost: (leases) => host.stop(leases),
+      migrate: (taskId) => void host.migrate(taskId),
       cancelled: (taskId) => {
         const task = host.byTaskId(taskId);
         if (task) host.stop([task.assignment.lease], false);
@@ -83,11 +87,8 @@ async function main(): Promise<void> {
   root.querySelector('#pause')?.addEventListener('click', () => {
     state.paused = !state.paused;
     if (state.paused) {
-      // Until checkpoints exist, pausing gives the tasks back to run elsewhere from the start.
-      for (const task of host.tasks()) {
-        const { taskId, lease } = task.assignment;
-        connection.socket.emit('task:release', { taskId, lease }, () => {});
-      }
+      // Until issue 5 preempts through checkpoints, pausing gives the tasks back to run elsewhere from the start.
+      for (const task of host.tasks()) reporter.released(task.assignment);
       host.stop(host.leases());
     }
     void connection.setSlots(slots()).catch((error) => console.warn('could not change slots', error));

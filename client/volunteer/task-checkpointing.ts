@@ -18,11 +18,12 @@
  * held, and once it has, a new worker builds on the newest committed
  * checkpoint; the next checkpoint holds everything since that one.
  */
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 import { CheckpointChannel } from '../checkpoint/checkpoint-channel.ts';
 import type { CheckpointReport } from '../checkpoint/checkpoint-session.ts';
-import type { RestoredCheckpoint, SerializedError } from '../checkpoint/checkpoint-worker-protocol.ts';
+import type { ExportedChain, RestoredCheckpoint, SerializedError } from '../checkpoint/checkpoint-worker-protocol.ts';
 import { createShadowMemory } from '../checkpoint/page-diff.ts';
 import { requestCheckpoint } from '../checkpoint/tracker-words.ts';
 import { createTrackerMemory } from '../runtime/checkpointable/tracker-memory.ts';
@@ -51,6 +52,8 @@ export interface CheckpointingOptions {
   tracking: 'barrier' | 'diff';
   /** Continue from this volunteer's newest checkpoint of the task, if it holds one. */
   resume: boolean;
+  /** A chain from the coordinator (its segments by hash) to replace the task's local checkpoints first: `resume` then continues from it. */
+  seed?: { chain: CheckpointManifest[]; segments: Map<string, ArrayBuffer> };
   onReport(report: CommittedCheckpoint): void;
   onProblem(problem: string): void;
   /** @default CHECKPOINT_WORKER_URL */
@@ -66,6 +69,14 @@ export interface TaskCheckpointing {
   restored: RestoredCheckpoint | null;
   /** The compute worker stopped `stopMs` to begin checkpoint `seq`. */
   suspended(seq: number, stopMs: number): void;
+  /**
+   * Asks for a checkpoint now; resolves with the first one committed that
+   * the compute side began after this call (or just before: one whose stop
+   * had not reached the page yet).
+   */
+  checkpointNow(): Promise<CommittedCheckpoint>;
+  /** Stops checkpointing (the task halts) and reads checkpoint `seq`'s chain out for the coordinator. */
+  exportChain(seq: number): Promise<ExportedChain>;
   /** Swaps the checkpoint worker for a new one (it failed or stopped answering); resolves once the new one runs. */
   replaceWorker(reason: string): Promise<void>;
   /** Ends checkpointing; `deleteCheckpoints` when the task is over. */
@@ -76,13 +87,21 @@ export interface TaskCheckpointing {
 export async function startCheckpointing(options: CheckpointingOptions): Promise<TaskCheckpointing> {
   const stops = new Map<number, number>();
   const committed = new Map<number, CheckpointReport>();
+  /** The newest stop the page heard of, and who waits for a checkpoint begun after a given one. */
+  let lastStop = 0;
+  const waiters: { after: number; resolve: (report: CommittedCheckpoint) => void }[] = [];
   const join = (seq: number) => {
     const stopMs = stops.get(seq);
     const report = committed.get(seq);
     if (stopMs === undefined || report === undefined) return;
     stops.delete(seq);
     committed.delete(seq);
-    options.onReport({ ...report, stopMs });
+    const joined = { ...report, stopMs };
+    options.onReport(joined);
+    for (const waiter of waiters.filter((w) => seq > w.after)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(joined);
+    }
   };
   let closed = false;
   let replacements = 0;
@@ -133,6 +152,7 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
   };
 
   try {
+    if (options.seed) await worker.import(taskId, options.seed.chain, options.seed.segments, options.dbName);
     const restored = options.resume ? await worker.restore(taskId, memory, options.dbName) : null;
     const tracker = createTrackerMemory({ maxBytes, pageSize, firstInterval: restored ? restored.seq + 1 : 1 });
     await worker.start(startOptions(tracker.buffers, restored?.seq ?? null));
@@ -149,8 +169,15 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
       restored,
       suspended: (seq, stopMs) => {
         stops.set(seq, stopMs);
+        lastStop = Math.max(lastStop, seq);
         join(seq);
       },
+      checkpointNow: () =>
+        new Promise((resolve) => {
+          waiters.push({ after: lastStop, resolve });
+          requestCheckpoint(link.buffers.tracker);
+        }),
+      exportChain: (seq) => worker.exportChain(seq),
       replaceWorker,
       close: (deleteCheckpoints) => {
         closed = true;

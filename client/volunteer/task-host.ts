@@ -8,11 +8,17 @@
  * cannot start (no IndexedDB, say), the task runs on without checkpoints.
  * A task that finishes, fails or is cancelled deletes its checkpoints; one
  * whose lease was lost keeps them (issue 5 resumes from them).
+ *
+ * Migration (issue 4): asked to, the host takes a checkpoint now, halts the
+ * task (terminates its compute worker), uploads that checkpoint and says so;
+ * the coordinator gives the task to another volunteer, whose host fetches
+ * the chain, imports it into its own IndexedDB and resumes from it.
  */
 import * as Comlink from 'comlink';
 import type { OutputStream } from '../../shared/states.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../runtime/task-protocol.ts';
+import type { CheckpointTransport } from './checkpoint-transport.ts';
 import { startCheckpointing } from './task-checkpointing.ts';
 import type { CommittedCheckpoint, TaskCheckpointing } from './task-checkpointing.ts';
 
@@ -25,6 +31,8 @@ export interface TaskReporter {
   finished(task: TaskAssignment, outcome: TaskOutcome): void;
   failed(task: TaskAssignment, error: { name: string; message: string }): void;
   checkpointed(task: TaskAssignment, checkpoint: CommittedCheckpoint): void;
+  /** Gives the task back unfinished: it runs again elsewhere, from the start. */
+  released(task: TaskAssignment): void;
 }
 
 export interface RunningTask {
@@ -48,6 +56,7 @@ export class TaskHost {
 
   constructor(
     private readonly reporter: TaskReporter,
+    private readonly transport: CheckpointTransport,
     private readonly onChange: () => void,
   ) {}
 
@@ -76,20 +85,31 @@ export class TaskHost {
     const { assignment, worker } = entry;
     const live = () => this.#running.get(assignment.lease) === entry;
     const spec = taskSpec(assignment);
+    const { resume } = assignment;
     try {
+      const seed = resume && { chain: resume.chain, segments: await this.transport.fetch(assignment, resume.chain) };
+      if (!live()) return;
       entry.checkpointing = await startCheckpointing({
         taskId: assignment.taskId,
         memory: assignment.memory,
         pageSize: assignment.pageSize,
         intervalMs: assignment.checkpointIntervalMs,
         tracking: assignment.program.format === 'wasm' ? 'barrier' : 'diff',
-        resume: false,
+        resume: resume !== undefined,
+        ...(seed && { seed }),
         onReport: (report) => live() && this.reporter.checkpointed(assignment, report),
         onProblem: (problem) => console.warn(`[task ${assignment.taskId}] ${problem}`),
       });
       if (!live()) return entry.checkpointing.terminate();
       spec.checkpoint = entry.checkpointing.link;
+      if (resume) {
+        const restored = entry.checkpointing.restored?.seq;
+        if (restored !== resume.seq) throw new Error(`restored checkpoint ${restored ?? 'none'} instead of ${resume.seq}`);
+        await this.transport.resumed(assignment, resume.seq, 'coordinator');
+      }
     } catch (error) {
+      // The coordinator already cut the output to the checkpoint's: such a task cannot start over here.
+      if (resume) return void (live() && this.#end(entry, { name: 'InvalidCheckpoint', message: `cannot resume from checkpoint ${resume.seq}: ${String(error)}` }));
       console.warn(`[task ${assignment.taskId}] runs without checkpoints:`, error);
     }
     const api = Comlink.wrap<ComputeWorkerApi>(worker);
@@ -130,6 +150,31 @@ export class TaskHost {
       this.#running.delete(lease);
     }
     this.onChange();
+  }
+
+  /**
+   * Moves a task to another volunteer: checkpoint now, halt, upload, tell the
+   * coordinator. A task that is not checkpointed is given back to start over.
+   */
+  async migrate(taskId: string): Promise<void> {
+    const entry = [...this.#running.values()].find((e) => e.assignment.taskId === taskId);
+    if (!entry) return;
+    const { assignment, checkpointing } = entry;
+    const live = () => this.#running.get(assignment.lease) === entry;
+    try {
+      if (!checkpointing) throw new Error('it runs without checkpoints');
+      const { seq } = await checkpointing.checkpointNow();
+      if (!live()) return; // it ended meanwhile
+      // Halted: what it computes or prints after checkpoint `seq` does not count (the coordinator cuts the output there).
+      // The entry stays until the coordinator has the checkpoint, so heartbeats keep the lease.
+      entry.worker.terminate();
+      await this.transport.upload(assignment, await checkpointing.exportChain(seq));
+      await this.transport.halted(assignment, seq);
+    } catch (error) {
+      console.warn(`[task ${taskId}] migration failed; giving the task back:`, error);
+      if (live()) this.reporter.released(assignment);
+    }
+    this.stop([assignment.lease]);
   }
 
   /** Stops every task whose lease is not in `keep`. */

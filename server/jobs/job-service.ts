@@ -72,4 +72,14 @@ export class JobService {
     }
     this.scheduler.cancelJob(job);
   }
+
+  /** Moves a running task to another volunteer through a checkpoint (Scheduler.migrate). `index` as it came in the URL. */
+  migrate(id: string, index: string): void {
+    const job = this.get(id);
+    const n = Number(index);
+    const task = /^\d+$/.test(index) ? this.store.tasks.forJob(job.id).find((t) => t.index === n) : undefined;
+    if (!task) throw new GridError('NotFound', `job ${job.id} has no task ${index}`);
+    if (task.state !== 'running') throw new GridError('Conflict', `task ${index} of job ${job.id} is ${task.state}, not running`);
+    this.scheduler.migrate(task.id);
+  }
 }

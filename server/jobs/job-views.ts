@@ -1,7 +1,7 @@
 /** Jobs, tasks and outputs in the shapes API.md promises. */
-import type { JobOutput, JobSummary, JobView, LocalCheckpoint, TaskView } from '../../shared/http-api.ts';
+import type { JobOutput, JobSummary, JobView, LocalCheckpoint, ResumeRecord, TaskView } from '../../shared/http-api.ts';
 import type { JobRecord, ProgramRecord, TaskRecord } from '../store/records.ts';
-import type { Store } from '../store/store.ts';
+import type { CheckpointSummary, Store } from '../store/store.ts';
 
 const decoder = new TextDecoder();
 
@@ -22,7 +22,13 @@ export function jobSummary(job: JobRecord, progress: number | undefined): JobSum
 /** How many local checkpoints of a task the job view lists (the newest). */
 const LOCAL_CHECKPOINTS_SHOWN = 100;
 
-export function taskView(task: TaskRecord, localCheckpoints: readonly LocalCheckpoint[] = []): TaskView {
+export interface TaskHistory {
+  localCheckpoints?: readonly LocalCheckpoint[];
+  checkpoints?: CheckpointSummary;
+  resumes?: ResumeRecord[];
+}
+
+export function taskView(task: TaskRecord, history: TaskHistory = {}): TaskView {
   return {
     id: task.id,
     index: task.index,
@@ -30,17 +36,20 @@ export function taskView(task: TaskRecord, localCheckpoints: readonly LocalCheck
     // Who runs it, or who ran it to the end; a requeued task has none until it is given out again.
     ...(task.volunteerId ? { volunteer: task.volunteerId } : {}),
     progress: task.state === 'completed' ? 1 : task.progress,
-    checkpoints: 0,
+    checkpoints: history.checkpoints?.count ?? 0,
+    ...(history.checkpoints ? { lastCheckpoint: history.checkpoints.last } : {}),
     restarts: task.restarts,
-    resumes: [],
-    localCheckpoints: localCheckpoints.slice(-LOCAL_CHECKPOINTS_SHOWN),
+    resumes: history.resumes ?? [],
+    localCheckpoints: (history.localCheckpoints ?? []).slice(-LOCAL_CHECKPOINTS_SHOWN),
     ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
     args: task.args,
   };
 }
 
 export function jobView(store: Store, job: JobRecord, program: ProgramRecord | undefined): JobView {
-  const checkpoints = store.tasks.localCheckpointsOfJob(job.id);
+  const local = store.tasks.localCheckpointsOfJob(job.id);
+  const checkpoints = store.checkpoints.summariesOfJob(job.id);
+  const resumes = store.checkpoints.resumesOfJob(job.id);
   return {
     ...jobSummary(job, store.jobs.progress([job.id]).get(job.id)),
     program: job.programId,
@@ -51,7 +60,9 @@ export function jobView(store: Store, job: JobRecord, program: ProgramRecord | u
     checkpointIntervalMs: job.checkpointIntervalMs,
     pageSize: job.pageSize,
     redundancy: job.redundancy,
-    tasks: store.tasks.forJob(job.id).map((task) => taskView(task, checkpoints.get(task.id))),
+    tasks: store.tasks.forJob(job.id).map((task) =>
+      taskView(task, { localCheckpoints: local.get(task.id), checkpoints: checkpoints.get(task.id), resumes: resumes.get(task.id) }),
+    ),
   };
 }
 

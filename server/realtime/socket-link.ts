@@ -22,4 +22,8 @@ export class SocketLink implements VolunteerLink {
   cancel(taskId: string, reason: string): void {
     this.socket.emit('task:cancel', { taskId, reason });
   }
+
+  migrate(taskId: string): void {
+    this.socket.emit('task:migrate', { taskId });
+  }
 }

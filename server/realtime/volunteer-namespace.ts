@@ -6,15 +6,22 @@ import {
   checkpointReportSchema,
   failSchema,
   finishSchema,
+  haltedSchema,
   heartbeatSchema,
   helloSchema,
+  manifestUploadSchema,
   outputSchema,
   progressSchema,
   releaseSchema,
+  resumedSchema,
+  segmentFetchSchema,
+  segmentsMissingSchema,
+  segmentUploadSchema,
   slotsSchema,
 } from '../../shared/volunteer-protocol.ts';
 import type { ServerToVolunteer, VolunteerToServer } from '../../shared/volunteer-protocol.ts';
 import { logger } from '../logger.ts';
+import type { CheckpointService } from '../checkpoints/checkpoint-service.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import { handleEvent } from './handle-event.ts';
 import type { AfterCommit } from './handle-event.ts';
@@ -25,6 +32,7 @@ const log = logger('volunteers');
 export function bindVolunteerNamespace(
   namespace: Namespace<VolunteerToServer, ServerToVolunteer>,
   scheduler: Scheduler,
+  checkpoints: CheckpointService,
   afterCommit: AfterCommit,
 ): void {
   namespace.on('connection', (socket) => {
@@ -54,6 +62,12 @@ export function bindVolunteerNamespace(
     on('task:checkpoint', checkpointReportSchema, ({ taskId, lease, ...checkpoint }) =>
       scheduler.localCheckpoint(link, taskId, lease, checkpoint),
     );
+    on('checkpoint:missing', segmentsMissingSchema, (p) => ({ missing: checkpoints.missing(link, p.taskId, p.lease, p.hashes) }));
+    on('checkpoint:segment', segmentUploadSchema, (p) => checkpoints.storeSegment(link, p.taskId, p.lease, p.hash, p.data));
+    on('checkpoint:manifest', manifestUploadSchema, (p) => checkpoints.storeManifest(link, p.taskId, p.lease, p.manifest));
+    on('checkpoint:fetch', segmentFetchSchema, (p) => checkpoints.fetchSegment(link, p.taskId, p.lease, p.hash));
+    on('task:halted', haltedSchema, (p) => scheduler.halted(link, p.taskId, p.lease, p.seq));
+    on('task:resumed', resumedSchema, (p) => scheduler.resumed(link, p.taskId, p.lease, p.seq, p.from));
     on('leaving', z.undefined(), () => scheduler.leaving(link));
     socket.on('disconnect', (reason) => scheduler.disconnect(link, `disconnected (${reason})`));
     socket.onAny((event: unknown) => {
@@ -75,5 +89,11 @@ const KNOWN_EVENTS = new Set([
   'task:fail',
   'task:release',
   'task:checkpoint',
+  'checkpoint:missing',
+  'checkpoint:segment',
+  'checkpoint:manifest',
+  'checkpoint:fetch',
+  'task:halted',
+  'task:resumed',
   'leaving',
 ]);

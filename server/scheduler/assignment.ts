@@ -1,8 +1,10 @@
 /** What a volunteer receives to run a task. */
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import type { JobRecord, ProgramRecord, TaskRecord } from '../store/records.ts';
 
-export function buildAssignment(task: TaskRecord, job: JobRecord, program: ProgramRecord, lease: string): TaskAssignment {
+/** `chain`: the coordinator checkpoint the task continues from, base first (empty: it starts). */
+export function buildAssignment(task: TaskRecord, job: JobRecord, program: ProgramRecord, lease: string, chain: CheckpointManifest[] = []): TaskAssignment {
   return {
     taskId: task.id,
     jobId: job.id,
@@ -23,5 +25,6 @@ export function buildAssignment(task: TaskRecord, job: JobRecord, program: Progr
     pageSize: job.pageSize,
     checkpointIntervalMs: job.checkpointIntervalMs,
     memory: program.memory,
+    ...(chain.length > 0 ? { resume: { seq: chain.at(-1)!.seq, chain } } : {}),
   };
 }

@@ -16,6 +16,8 @@ export interface Lease<S> {
   expiresAt: number;
   /** Output stored so far under this lease, to enforce the per-task cap without a read. */
   readonly outputBytes: Record<OutputStream, number>;
+  /** Asked to checkpoint and halt so the task moves to another volunteer. */
+  migrating?: boolean;
 }
 
 export class LeaseTable<S> {
@@ -23,9 +25,16 @@ export class LeaseTable<S> {
 
   constructor(private readonly leaseMs: number) {}
 
-  /** A new lease on a task that starts with no output. */
-  grant(taskId: string, jobId: string, volunteerId: string, session: S | null, now: number, extraMs = 0): Lease<S> {
-    const output = { stdout: 0, stderr: 0 };
+  /** A new lease on a task that has `output` stored already (none, unless it resumes from a checkpoint). */
+  grant(
+    taskId: string,
+    jobId: string,
+    volunteerId: string,
+    session: S | null,
+    now: number,
+    extraMs = 0,
+    output: Record<OutputStream, number> = { stdout: 0, stderr: 0 },
+  ): Lease<S> {
     return this.adopt(randomUUID(), taskId, jobId, volunteerId, session, now + this.leaseMs + extraMs, output);
   }
 
@@ -59,6 +68,10 @@ export class LeaseTable<S> {
   /** Leases past their expiry. */
   expired(now: number): Lease<S>[] {
     return [...this.#byToken.values()].filter((l) => l.expiresAt < now);
+  }
+
+  ofTask(taskId: string): Lease<S> | undefined {
+    return [...this.#byToken.values()].find((l) => l.taskId === taskId);
   }
 
   ofJob(jobId: string): Lease<S>[] {

@@ -7,8 +7,10 @@
  */
 import { GridError } from '../../shared/errors.ts';
 import { ACK_TIMEOUT_MS, HEARTBEAT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
+import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream } from '../../shared/states.ts';
+import { outputOffsetsOf } from '../../shared/task-state.ts';
 import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
 import { logger } from '../logger.ts';
 import type { JobRecord, ProgramRecord, TaskEnd } from '../store/records.ts';
@@ -172,6 +174,46 @@ export class Scheduler {
     this.#lose(this.#holder(link, taskId, token), 'released by the volunteer', false);
   }
 
+  /**
+   * Migration, step 1 (API.md `POST /api/jobs/:id/tasks/:index/migrate`):
+   * asks the volunteer running the task to checkpoint it, upload the
+   * checkpoint and halt; `halted` then requeues it, away from that volunteer.
+   */
+  migrate(taskId: string): void {
+    const lease = this.#leases.ofTask(taskId);
+    if (!lease?.session || !this.#sessions.has(lease.session.link)) {
+      throw new GridError('Conflict', `task ${taskId} is not running on a connected volunteer`);
+    }
+    const others = [...this.#sessions.values()].filter((s) => s.volunteerId !== lease.volunteerId && !s.paused && s.slots > 0);
+    if (others.length === 0) throw new GridError('Conflict', `no other volunteer is connected to take task ${taskId}`);
+    lease.migrating = true;
+    lease.session.link.migrate(taskId);
+  }
+
+  /**
+   * Migration, step 2: the volunteer stopped the task after checkpoint `seq`,
+   * which the coordinator holds. It goes back to the queue to continue from
+   * there, on another volunteer if it was a migration.
+   */
+  halted(link: VolunteerLink, taskId: string, token: string, seq: number): void {
+    const lease = this.#holder(link, taskId, token);
+    const manifest = this.store.checkpoints.get(taskId, seq);
+    if (!manifest) throw new GridError('Conflict', `task ${taskId}: the coordinator holds no checkpoint ${seq}; upload it first`);
+    this.#endLease(lease);
+    this.#requeueFrom(lease, manifest.seq, manifest.state, false, 'halted after a checkpoint');
+  }
+
+  /** The task continues from checkpoint `seq`, as its volunteer says: recorded in its `resumes`. */
+  resumed(link: VolunteerLink, taskId: string, token: string, seq: number, from: 'local' | 'coordinator'): void {
+    const lease = this.#holder(link, taskId, token);
+    const task = this.store.tasks.get(taskId);
+    if (from === 'coordinator' && task?.resumeSeq !== seq) {
+      throw new GridError('Conflict', `task ${taskId} was given to resume from checkpoint ${task?.resumeSeq ?? 'none'}, not ${seq}`);
+    }
+    this.store.checkpoints.recordResume(taskId, { from, seq, at: new Date().toISOString() });
+    this.changes.job(lease.jobId);
+  }
+
   /** Stops every running task of a cancelled job. */
   cancelJob(job: JobRecord): void {
     const at = new Date().toISOString();
@@ -205,6 +247,10 @@ export class Scheduler {
   }
 
   /** The lease, if this connection holds it for this task; otherwise a StaleLease error. */
+  holder(link: VolunteerLink, taskId: string, token: string): Held {
+    return this.#holder(link, taskId, token);
+  }
+
   #holder(link: VolunteerLink, taskId: string, token: string): Held {
     const lease = this.#leases.get(token);
     if (!lease || lease.taskId !== taskId || lease.session?.link !== link) {
@@ -218,15 +264,34 @@ export class Scheduler {
     lease.session?.leases.delete(lease.token);
   }
 
-  /** Ends a lease and puts its task back in the queue; `lost` counts a restart. */
+  /**
+   * Ends a lease and puts its task back in the queue, to continue from its
+   * newest coordinator checkpoint if there is one, else from the start;
+   * `lost` counts a restart.
+   */
   #lose(lease: Held, why: string, lost = true): void {
     this.#endLease(lease);
     const task = this.store.tasks.get(lease.taskId);
     if (task?.state === 'running' && task.lease === lease.token) {
+      const newest = this.store.checkpoints.newest(lease.taskId);
+      if (newest) return this.#requeueFrom(lease, newest.seq, newest.state, lost, why);
       log.info(`task ${lease.taskId} requeued: ${why}`);
       this.store.tasks.requeue(lease.taskId, lost);
       this.changes.job(lease.jobId);
     }
+    this.#scheduleDispatch();
+  }
+
+  /** Requeues the (already unleased) task to continue from coordinator checkpoint `seq`, its output cut to what `state` records. */
+  #requeueFrom(lease: Held, seq: number, state: JsonValue, lost: boolean, why: string): void {
+    const output = outputOffsetsOf(state) ?? { stdout: 0, stderr: 0 };
+    const stored = this.store.tasks.get(lease.taskId)?.outputBytes;
+    if (stored && (stored.stdout < output.stdout || stored.stderr < output.stderr)) {
+      log.warn(`task ${lease.taskId}: checkpoint ${seq} counts output ${JSON.stringify(output)} but only ${JSON.stringify(stored)} arrived`);
+    }
+    log.info(`task ${lease.taskId} requeued to resume from checkpoint ${seq}: ${why}`);
+    this.store.tasks.requeueFrom(lease.taskId, seq, output, { lost, ...(lease.migrating ? { avoid: lease.volunteerId } : {}) });
+    this.changes.job(lease.jobId);
     this.#scheduleDispatch();
   }
 
@@ -268,7 +333,11 @@ export class Scheduler {
     const programs = new Map<string, ProgramRecord>();
     let turn = 0;
     for (const task of tasks) {
-      while (open[turn % open.length]!.free === 0) turn++;
+      // The next session in turn with a free slot, other than the one a migrated task left.
+      const fits = (s: VolunteerSession) => s.free > 0 && s.volunteerId !== task.avoidVolunteer;
+      const skip = open.findIndex((_, i) => fits(open[(turn + i) % open.length]!));
+      if (skip < 0) continue;
+      turn += skip;
       const session = open[turn++ % open.length]!;
       const job = jobs.get(task.jobId) ?? this.store.jobs.get(task.jobId);
       if (!job) continue;
@@ -276,9 +345,16 @@ export class Scheduler {
       const program = programs.get(job.programId) ?? this.store.programs.get(job.programId);
       if (!program) continue;
       programs.set(program.id, program);
+      const chain = task.resumeSeq === undefined ? [] : this.store.checkpoints.chain(task.id, task.resumeSeq);
+      if (task.resumeSeq !== undefined && chain.length === 0) {
+        // Cannot happen while checkpoints are only ever added; if it does, starting over is the safe way on.
+        log.error(`task ${task.id}: its checkpoint ${task.resumeSeq} has no complete chain; it starts over`);
+        this.store.tasks.requeue(task.id, false);
+        continue;
+      }
       const now = Date.now();
       // The first lease period also covers the volunteer's acceptance.
-      const lease = this.#leases.grant(task.id, job.id, session.volunteerId, session, now, ACK_TIMEOUT_MS);
+      const lease = this.#leases.grant(task.id, job.id, session.volunteerId, session, now, ACK_TIMEOUT_MS, task.outputBytes);
       session.leases.add(lease.token);
       this.store.tasks.assign(task.id, session.volunteerId, lease.token, new Date(now).toISOString());
       if (job.state === 'queued') {
@@ -286,7 +362,7 @@ export class Scheduler {
         job.state = 'running';
       }
       this.changes.job(job.id);
-      const assignment = buildAssignment(task, job, program, lease.token);
+      const assignment = buildAssignment(task, job, program, lease.token, chain);
       this.store.commit.afterCommit(() => {
         session.link.assign(assignment).then(
           () => this.#leases.renew(lease, Date.now()),

@@ -7,6 +7,8 @@ export interface VolunteerLink {
   assign(task: TaskAssignment): Promise<void>;
   /** Tells the volunteer to stop a task whose lease it no longer holds. */
   cancel(taskId: string, reason: string): void;
+  /** Asks the volunteer to checkpoint this task, upload the checkpoint and halt it (migration). */
+  migrate(taskId: string): void;
 }
 
 export class VolunteerSession {

@@ -120,4 +120,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Checkpoints committed on the coordinator (issue 4's migration; issue 5
+      -- uploads every one): the validated manifest; its segments are blobs.
+      CREATE TABLE checkpoints (
+        task_id TEXT NOT NULL REFERENCES tasks (id),
+        seq INTEGER NOT NULL,
+        parent INTEGER,                   -- NULL: a base
+        manifest TEXT NOT NULL,           -- JSON, checkpoint-format.ts
+        stored_bytes INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      ) WITHOUT ROWID;
+
+      -- Every time a task continued from a checkpoint instead of starting over.
+      CREATE TABLE task_resumes (
+        task_id TEXT NOT NULL REFERENCES tasks (id),
+        n INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('local', 'coordinator')),
+        at TEXT NOT NULL,
+        PRIMARY KEY (task_id, n)
+      ) WITHOUT ROWID;
+
+      -- A queued task with resume_seq continues from that coordinator checkpoint;
+      -- avoid_volunteer (a migration) is not given the task next.
+      ALTER TABLE tasks ADD COLUMN resume_seq INTEGER;
+      ALTER TABLE tasks ADD COLUMN avoid_volunteer TEXT;
+    `,
+  },
 ];

@@ -48,6 +48,10 @@ export interface TaskRecord {
   result?: unknown;
   error?: string;
   outputBytes: Record<OutputStream, number>;
+  /** Queued to continue from this coordinator checkpoint (not from the start). */
+  resumeSeq?: number;
+  /** Not to be given to this volunteer next (it was migrated away from it). */
+  avoidVolunteer?: string;
   startedAt?: string;
   finishedAt?: string;
 }

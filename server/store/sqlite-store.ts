@@ -1,6 +1,7 @@
 /** The embedded default store: one SQLite file under the data folder. */
 import { openDatabase } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
+import { sqliteCheckpoints } from './sqlite-checkpoints.ts';
 import { sqliteJobs } from './sqlite-jobs.ts';
 import { sqlitePrograms } from './sqlite-programs.ts';
 import { sqliteTasks } from './sqlite-tasks.ts';
@@ -15,6 +16,7 @@ export function openSqliteStore(file: string): Store {
     programs: sqlitePrograms(db, commit),
     jobs: sqliteJobs(db, commit),
     tasks: sqliteTasks(db, commit),
+    checkpoints: sqliteCheckpoints(db, commit),
     volunteers: sqliteVolunteers(db, commit),
     close: () => {
       commit.close();

@@ -22,6 +22,8 @@ interface TaskRow {
   error: string | null;
   stdout_bytes: number;
   stderr_bytes: number;
+  resume_seq: number | null;
+  avoid_volunteer: string | null;
   started_at: string | null;
   finished_at: string | null;
 }
@@ -42,6 +44,8 @@ function fromRow(row: TaskRow): TaskRecord {
     ...(row.result !== null ? { result: JSON.parse(row.result) as unknown } : {}),
     ...(row.error !== null ? { error: row.error } : {}),
     outputBytes: { stdout: row.stdout_bytes, stderr: row.stderr_bytes },
+    ...(row.resume_seq !== null ? { resumeSeq: row.resume_seq } : {}),
+    ...(row.avoid_volunteer !== null ? { avoidVolunteer: row.avoid_volunteer } : {}),
     ...(row.started_at ? { startedAt: row.started_at } : {}),
     ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
   };
@@ -59,10 +63,20 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
   );
   const requeue = db.prepare(`
     UPDATE tasks SET state = 'queued', volunteer_id = NULL, lease = NULL, progress = 0,
-      restarts = restarts + ?, stdout_bytes = 0, stderr_bytes = 0, started_at = NULL
+      restarts = restarts + ?, stdout_bytes = 0, stderr_bytes = 0, started_at = NULL, resume_seq = NULL, avoid_volunteer = NULL
     WHERE id = ?`);
   const clearOutput = db.prepare('DELETE FROM task_output WHERE task_id = ?');
   const clearCheckpoints = db.prepare('DELETE FROM task_checkpoints WHERE task_id = ?');
+  const clearCoordinatorCheckpoints = db.prepare('DELETE FROM checkpoints WHERE task_id = ?');
+  const requeueFrom = db.prepare(`
+    UPDATE tasks SET state = 'queued', volunteer_id = NULL, lease = NULL, restarts = restarts + @lost,
+      stdout_bytes = @stdout, stderr_bytes = @stderr, started_at = NULL, resume_seq = @seq, avoid_volunteer = @avoid
+    WHERE id = @id`);
+  // Cutting a stream at `keep` bytes: later chunks go, the one across the cut is shortened.
+  const dropAfter = db.prepare('DELETE FROM task_output WHERE task_id = ? AND stream = ? AND offset >= ?');
+  const shorten = db.prepare(`
+    UPDATE task_output SET data = substr(data, 1, @keep - offset)
+    WHERE task_id = @id AND stream = @stream AND offset < @keep AND offset + length(data) > @keep`);
   const recordCheckpoint = db.prepare(`
     INSERT OR REPLACE INTO task_checkpoints (task_id, seq, pages, bytes, stop_ms, save_ms, at)
     VALUES (@id, @seq, @pages, @bytes, @stopMs, @saveMs, @at)`);
@@ -103,6 +117,15 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
         clearOutput.run(id);
         // It starts over, so checkpoints of the lost run describe nothing it has.
         clearCheckpoints.run(id);
+        clearCoordinatorCheckpoints.run(id);
+      }),
+    requeueFrom: (id, seq, output, { lost, avoid }) =>
+      commit.write(() => {
+        for (const stream of ['stdout', 'stderr'] as const) {
+          dropAfter.run(id, stream, output[stream]);
+          shorten.run({ id, stream, keep: output[stream] });
+        }
+        requeueFrom.run({ id, seq, lost: lost ? 1 : 0, avoid: avoid ?? null, ...output });
       }),
     finish: (id, end) =>
       commit.write(() =>

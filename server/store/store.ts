@@ -4,7 +4,8 @@
  * (`commit`), so whoever answers a client waits for `commit.afterCommit`.
  * A PostgreSQL implementation keeps this shape with a write-behind batch.
  */
-import type { LocalCheckpoint } from '../../shared/http-api.ts';
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
+import type { LocalCheckpoint, ResumeRecord } from '../../shared/http-api.ts';
 import type { OutputStream, TaskState } from '../../shared/states.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type {
@@ -48,6 +49,12 @@ export interface TaskStore {
   assign(id: string, volunteerId: string, lease: string, at: string): void;
   /** Back to the queue from the start (its output is cleared); `lost` counts a restart. */
   requeue(id: string, lost: boolean): void;
+  /**
+   * Back to the queue to continue from coordinator checkpoint `seq`: its
+   * output is cut to what the program had written at that checkpoint.
+   * `avoid`: not to this volunteer next (a migration).
+   */
+  requeueFrom(id: string, seq: number, output: Record<OutputStream, number>, options: { lost: boolean; avoid?: string }): void;
   finish(id: string, end: TaskEnd): void;
   cancel(id: string, at: string): void;
   setProgress(id: string, progress: number): void;
@@ -57,6 +64,26 @@ export interface TaskStore {
   recordLocalCheckpoint(id: string, checkpoint: LocalCheckpoint): void;
   /** Local checkpoints of every task of a job, by task id, oldest first. */
   localCheckpointsOfJob(jobId: string): Map<string, LocalCheckpoint[]>;
+}
+
+/** How many checkpoints of a task the coordinator holds, and its newest. */
+export interface CheckpointSummary {
+  count: number;
+  last: { seq: number; bytes: number; at: string };
+}
+
+/** Checkpoints committed on the coordinator (their segments are blobs), and resumes. */
+export interface CheckpointStore {
+  put(manifest: CheckpointManifest, at: string): void;
+  get(taskId: string, seq: number): CheckpointManifest | undefined;
+  newest(taskId: string): CheckpointManifest | undefined;
+  /** The chain base → … → seq, base first; empty when a link is missing. */
+  chain(taskId: string, seq: number): CheckpointManifest[];
+  deleteTask(taskId: string): void;
+  summariesOfJob(jobId: string): Map<string, CheckpointSummary>;
+  recordResume(taskId: string, resume: ResumeRecord): void;
+  /** By task id, oldest first. */
+  resumesOfJob(jobId: string): Map<string, ResumeRecord[]>;
 }
 
 export interface VolunteerStore {
@@ -69,6 +96,7 @@ export interface Store {
   readonly programs: ProgramStore;
   readonly jobs: JobStore;
   readonly tasks: TaskStore;
+  readonly checkpoints: CheckpointStore;
   readonly volunteers: VolunteerStore;
   close(): void;
 }

@@ -31,6 +31,10 @@ class MemoryLink implements VolunteerLink {
   cancel(taskId: string): void {
     this.cancelled.push(taskId);
   }
+  readonly migrated: string[] = [];
+  migrate(taskId: string): void {
+    this.migrated.push(taskId);
+  }
 }
 
 let store: Store;

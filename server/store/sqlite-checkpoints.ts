@@ -1,0 +1,70 @@
+/**
+ * Checkpoints committed on the coordinator, and the resumes of each task. A
+ * manifest is stored only after checkpoint-service.ts validated it and found
+ * every segment it names in the blob store, so a row here always restores.
+ */
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
+import type { ResumeRecord } from '../../shared/http-api.ts';
+import type { Db } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { CheckpointStore, CheckpointSummary } from './store.ts';
+
+interface SummaryRow {
+  taskId: string;
+  count: number;
+  seq: number;
+  bytes: number;
+  at: string;
+}
+
+export function sqliteCheckpoints(db: Db, commit: GroupCommit): CheckpointStore {
+  const put = db.prepare(`
+    INSERT OR REPLACE INTO checkpoints (task_id, seq, parent, manifest, stored_bytes, at)
+    VALUES (@taskId, @seq, @parent, @manifest, @storedBytes, @at)`);
+  const get = db.prepare<[string, number], { manifest: string }>('SELECT manifest FROM checkpoints WHERE task_id = ? AND seq = ?');
+  const newest = db.prepare<[string], { manifest: string }>('SELECT manifest FROM checkpoints WHERE task_id = ? ORDER BY seq DESC LIMIT 1');
+  // The newest checkpoint's row gives seq, bytes and at; count(*) OVER the task counts them all.
+  const summaries = db.prepare<[string], SummaryRow>(`
+    SELECT taskId, count, seq, bytes, at FROM (
+      SELECT c.task_id AS taskId, count(*) OVER (PARTITION BY c.task_id) AS count, c.seq, c.stored_bytes AS bytes, c.at,
+        row_number() OVER (PARTITION BY c.task_id ORDER BY c.seq DESC) AS r
+      FROM checkpoints c JOIN tasks t ON t.id = c.task_id WHERE t.job_id = ?)
+    WHERE r = 1`);
+  const deleteTask = db.prepare('DELETE FROM checkpoints WHERE task_id = ?');
+  const addResume = db.prepare(`
+    INSERT INTO task_resumes (task_id, n, seq, source, at)
+    VALUES (@taskId, (SELECT count(*) FROM task_resumes WHERE task_id = @taskId), @seq, @from, @at)`);
+  const resumesOfJob = db.prepare<[string], ResumeRecord & { taskId: string }>(`
+    SELECT r.task_id AS taskId, r.source AS "from", r.seq, r.at
+    FROM task_resumes r JOIN tasks t ON t.id = r.task_id WHERE t.job_id = ? ORDER BY r.task_id, r.n`);
+  const parse = (row: { manifest: string } | undefined) => row && (JSON.parse(row.manifest) as CheckpointManifest);
+
+  return {
+    put: (manifest, at) =>
+      commit.write(() =>
+        put.run({ taskId: manifest.taskId, seq: manifest.seq, parent: manifest.parent, manifest: JSON.stringify(manifest), storedBytes: manifest.storedBytes, at }),
+      ),
+    get: (taskId, seq) => parse(get.get(taskId, seq)),
+    newest: (taskId) => parse(newest.get(taskId)),
+    chain: (taskId, seq) => {
+      const chain: CheckpointManifest[] = [];
+      for (let manifest = parse(get.get(taskId, seq)); manifest; manifest = manifest.parent === null ? undefined : parse(get.get(taskId, manifest.parent))) {
+        chain.push(manifest);
+        if (manifest.parent === null) return chain.reverse();
+      }
+      return []; // a link is missing: no chain restores
+    },
+    deleteTask: (taskId) => commit.write(() => deleteTask.run(taskId)),
+    summariesOfJob: (jobId) => {
+      const byTask = new Map<string, CheckpointSummary>();
+      for (const { taskId, count, seq, bytes, at } of summaries.all(jobId)) byTask.set(taskId, { count, last: { seq, bytes, at } });
+      return byTask;
+    },
+    recordResume: (taskId, resume) => commit.write(() => addResume.run({ taskId, ...resume })),
+    resumesOfJob: (jobId) => {
+      const byTask = new Map<string, ResumeRecord[]>();
+      for (const { taskId, ...resume } of resumesOfJob.all(jobId)) byTask.set(taskId, [...(byTask.get(taskId) ?? []), resume]);
+      return byTask;
+    },
+  };
+}
