@@ -15,7 +15,7 @@ import { examplePath, fixturePath } from '../fixtures/runtime-harness.ts';
 
 /** Each of these jobs takes well under a second; a hang shows up as this timeout. */
 const JOB_MS = 15_000;
-const FIXTURES = ['unknown-import', 'exit-code', 'big-output'] as const;
+const FIXTURES = ['exit-code', 'big-output'] as const;
 
 const programs = new Map<string, string>();
 let volunteer: VolunteerPage;
@@ -36,17 +36,16 @@ async function runToEnd(program: string, args: string[] = []): Promise<JobView> 
   return suite.grid.api.waitForJob(id, (job) => job.state === 'completed' || job.state === 'failed', JOB_MS);
 }
 
-test('a program importing what the runtime lacks fails at once, naming the import', async () => {
+test('a program importing what the grid lacks is refused when posted, naming the import', async () => {
   assert.equal(await volunteer.page.evaluate(() => crossOriginIsolated), true, 'the volunteer page is cross-origin isolated');
-  const job = await runToEnd('unknown-import');
-  assert.equal(job.state, 'failed');
-  assert.equal(job.tasks[0]!.state, 'failed');
-  assert.equal(job.tasks[0]!.exitCode, undefined, 'it never ran, so it has no exit code');
-  const [task] = (await suite.grid.api.output(job.id)).tasks;
-  assert.match(task!.error ?? '', /^UnsupportedImport: .*env\.mystery/);
-  assert.equal(task!.stdout, '');
-  assert.match((await volunteer.page.locator('#counts').textContent()) ?? '', /\b1 failed\b/, 'the tab counts the failure');
-  await volunteer.page.locator('#task-area .empty').waitFor({ timeout: 2_000 }); // nothing left running: the tab is free
+  const before = (await suite.grid.api.ok<unknown[]>('GET', '/api/programs')).length;
+  const posted = await suite.grid.api.call<{ error: { name: string; message: string } }>('POST', '/api/programs?name=unknown-import', readFileSync(fixturePath('unknown-import')), {
+    'Content-Type': 'application/wasm',
+  });
+  assert.equal(posted.status, 400);
+  assert.equal(posted.body.error.name, 'InvalidProgram');
+  assert.match(posted.body.error.message, /env\.mystery/);
+  assert.equal((await suite.grid.api.ok<unknown[]>('GET', '/api/programs')).length, before, 'nothing was stored');
 });
 
 test('an exit code ends the task with that code and fails the job', async () => {
