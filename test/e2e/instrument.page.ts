@@ -133,6 +133,8 @@ async function barrierRun(run: BarrierRun): Promise<BarrierResult> {
     seedPrng(1),
   );
   const worker = await requester(buffers.tracker, served.buffer as SharedArrayBuffer, run.requestEveryMs);
+  // One request before the start, so even a program that ends before the requester's first tick (a busy machine) checkpoints at its first poll.
+  Atomics.add(words, TRACKER_REQUEST_WORD, 1);
   let exitCode: number;
   try {
     exitCode = program.run().exitCode;
