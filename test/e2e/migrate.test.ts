@@ -1,12 +1,14 @@
 /**
  * Issue 4's end-to-end test, through the public API only: a posted C
- * program (the built-in mandelbrot, instrumented by the coordinator) takes
+ * program (the mandelbrot example's bytes, instrumented by the coordinator
+ * when posted) takes
  * two checkpoints on one volunteer tab, `POST /api/jobs/:id/tasks/0/migrate`
  * moves it (checkpoint, halt, upload, resume on the other tab from the
  * coordinator's copy), and its output is byte for byte what node:wasi
  * prints for an uninterrupted run: nothing printed twice, nothing missing.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { afterEach, test } from 'node:test';
 import type { ProgramInfo } from '../../shared/http-api.ts';
 import { assertSameBytes, referenceRun } from '../helpers/e2e-output.ts';
@@ -21,8 +23,7 @@ const ARGS = ['640', '480', '2000'];
 
 test('a task migrated after two checkpoints resumes on another volunteer and prints exactly what an uninterrupted run prints', async () => {
   const { grid, log } = suite;
-  const programs = await grid.api.ok<ProgramInfo[]>('GET', '/api/programs');
-  const program = programs.find((p) => p.name === 'mandelbrot')!.id;
+  const { id: program } = await grid.api.postProgram(readFileSync(examplePath('mandelbrot')), 'wasm', 'mandelbrot-posted');
   const a = await suite.volunteer('A');
   const b = await suite.volunteer('B');
   const { id } = await grid.api.postJob({ program, name: 'mandelbrot', args: ARGS, checkpointIntervalMs: 200 });
