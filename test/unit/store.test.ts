@@ -110,6 +110,35 @@ test('output is appended in chunks, read back whole, and cleared when the task s
   reopened.close();
 });
 
+test('a task requeued from a checkpoint keeps its output up to the checkpoint, cut inside a chunk if need be, and counts on from there', async () => {
+  const store = openSqliteStore(join(dir, 'cut.db'));
+  store.programs.put(PROGRAM);
+  store.jobs.insert(...job('c', 0, 1));
+  const text = new TextEncoder();
+  const stdout = () => new TextDecoder().decode(store.tasks.output('c.0', 'stdout'));
+  store.tasks.assign('c.0', 'v1', 'l1', new Date().toISOString());
+  store.tasks.appendOutput('c.0', 'stdout', text.encode('one\n'));
+  store.tasks.appendOutput('c.0', 'stdout', text.encode('two\nlost\n')); // the checkpoint was taken after "two\n"
+  store.tasks.appendOutput('c.0', 'stdout', text.encode('more lost\n'));
+  store.tasks.appendOutput('c.0', 'stderr', text.encode('e\n'));
+  store.tasks.requeueFrom('c.0', 3, { stdout: 8, stderr: 0 }, { lost: false, avoid: 'v1' });
+  const task = store.tasks.get('c.0')!;
+  assert.equal(stdout(), 'one\ntwo\n');
+  assert.equal(store.tasks.output('c.0', 'stderr').byteLength, 0);
+  assert.deepEqual(task.outputBytes, { stdout: 8, stderr: 0 });
+  assert.equal(task.state, 'queued');
+  assert.equal(task.resumeSeq, 3);
+  assert.equal(task.avoidVolunteer, 'v1');
+  assert.equal(task.restarts, 0, 'a halt is not a restart');
+  store.tasks.assign('c.0', 'v2', 'l2', new Date().toISOString());
+  store.tasks.appendOutput('c.0', 'stdout', text.encode('three\n'));
+  assert.equal(stdout(), 'one\ntwo\nthree\n');
+  store.tasks.requeue('c.0', true);
+  assert.equal(store.tasks.get('c.0')!.resumeSeq, undefined, 'starting over forgets the checkpoint');
+  await store.commit.durable();
+  store.close();
+});
+
 test('finishing tasks counts them on the job, and progress averages finished tasks as 1', async () => {
   const store = openSqliteStore(join(dir, 'finish.db'));
   store.programs.put(PROGRAM);
