@@ -141,3 +141,14 @@ test('a task lost after an acknowledged checkpoint resumes from it, not from the
   await grid.api.waitForState(id, 'completed');
   assert.equal((await grid.api.output(id)).tasks[0]!.stdout, 'one\ntwo\nthree\n');
 });
+
+test('a migration needs another volunteer to go to: with none connected it is a 409 and the task runs on', async () => {
+  const a = await volunteer();
+  const { id } = await grid.api.postJob({ program: 'empty' });
+  const [task] = await a.waitForTasks(1);
+  const refused = await grid.api.call<{ error: { name: string; message: string } }>('POST', `/api/jobs/${id}/tasks/0/migrate`);
+  assert.equal(refused.status, 409);
+  assert.match(refused.body.error.message, /no other volunteer/);
+  await a.finish(task!);
+  await grid.api.waitForState(id, 'completed');
+});
