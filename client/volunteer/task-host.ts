@@ -44,6 +44,8 @@ export interface RunningTask {
 interface Entry extends RunningTask {
   readonly worker: Worker;
   checkpointing?: TaskCheckpointing;
+  /** Halted for a migration: the entry stays (its lease too) until the upload is done, but nothing it does counts. */
+  halted?: boolean;
 }
 
 function taskSpec(a: TaskAssignment): TaskSpec {
@@ -83,7 +85,7 @@ export class TaskHost {
 
   async #run(entry: Entry): Promise<void> {
     const { assignment, worker } = entry;
-    const live = () => this.#running.get(assignment.lease) === entry;
+    const live = () => this.#running.get(assignment.lease) === entry && !entry.halted;
     const spec = taskSpec(assignment);
     const { resume } = assignment;
     try {
@@ -166,7 +168,9 @@ export class TaskHost {
       const { seq } = await checkpointing.checkpointNow();
       if (!live()) return; // it ended meanwhile
       // Halted: what it computes or prints after checkpoint `seq` does not count (the coordinator cuts the output there).
-      // The entry stays until the coordinator has the checkpoint, so heartbeats keep the lease.
+      // The entry stays until the coordinator has the checkpoint, so heartbeats keep the lease. Chromium lets a busy
+      // worker run on for up to 2 s after terminate() (Blink's forcible termination delay): `halted` mutes it meanwhile.
+      entry.halted = true;
       entry.worker.terminate();
       await this.transport.upload(assignment, await checkpointing.exportChain(seq));
       await this.transport.halted(assignment, seq);
