@@ -21,7 +21,7 @@ afterEach(() => suite.closePages());
 /** Several seconds in Chromium here, printing a line per row throughout. */
 const ARGS = ['640', '480', '2000'];
 
-test('a task migrated after two checkpoints resumes on another volunteer and prints exactly what an uninterrupted run prints', async () => {
+test('a task migrated after two checkpoints resumes on another volunteer and prints exactly what an uninterrupted run prints', async (t) => {
   const { grid, log } = suite;
   const { id: program } = await grid.api.postProgram(readFileSync(examplePath('mandelbrot')), 'wasm', 'mandelbrot-posted');
   const a = await suite.volunteer('A');
@@ -46,6 +46,8 @@ test('a task migrated after two checkpoints resumes on another volunteer and pri
   assert.ok(task.resumes[0]!.seq >= 2, `resumed from checkpoint ${task.resumes[0]!.seq}, taken after the first two`);
   assert.ok(task.checkpoints >= 1 && task.lastCheckpoint!.seq === task.resumes[0]!.seq, 'the coordinator holds the checkpoint it resumed from');
 
+  const stops = done.tasks[0]!.localCheckpoints.map((c) => c.stopMs.toFixed(2));
+  t.diagnostic(`stops of the instrumented program at its checkpoints (ms): ${stops.join(' ')}`);
   const reference = referenceRun(examplePath('mandelbrot'), 'mandelbrot', ARGS);
   assert.equal(output.exitCode, reference.exitCode);
   assertSameBytes(output.stdout, reference.stdout, 'mandelbrot stdout');
