@@ -8,8 +8,12 @@
 export interface InstrumentOptions {
   /** The inline write barrier before every store and bulk-memory write (needs multi-memory). @default true */
   barrier?: boolean;
+  /** Barriers in loops without calls remember the page they last found marked (barrier.ts `barrierCached`). Off only to measure what it saves. @default true */
+  cacheBarrier?: boolean;
   /** Safepoint polls at loop headers and recursive functions' entries, and Asyncify. @default true */
   polls?: boolean;
+  /** Leave loops without a poll when they provably end soon (short-loops.ts). Off only to measure what it saves. @default true */
+  skipShortLoops?: boolean;
   /**
    * Where a poll reads the request count: `'tracker'`, a header word of the
    * tracker memory that any thread may bump; `'global'`, an exported global
@@ -45,5 +49,5 @@ export interface InstrumentReport {
 export type ResolvedOptions = Required<InstrumentOptions>;
 
 export function resolveOptions(options: InstrumentOptions): ResolvedOptions {
-  return { barrier: options.barrier ?? true, polls: options.polls ?? true, request: options.request ?? 'tracker', optimizeLevel: options.optimizeLevel ?? 2, finalOptimize: options.finalOptimize ?? false, asyncify: options.asyncify ?? true };
+  return { barrier: options.barrier ?? true, cacheBarrier: options.cacheBarrier ?? true, skipShortLoops: options.skipShortLoops ?? true, polls: options.polls ?? true, request: options.request ?? 'tracker', optimizeLevel: options.optimizeLevel ?? 2, finalOptimize: options.finalOptimize ?? false, asyncify: options.asyncify ?? true };
 }

@@ -97,14 +97,18 @@ function tableFunctions(m: Module): string[] {
   return out;
 }
 
-function walkProgram(m: Module, o: ResolvedOptions, counts: WalkCounts): number {
+/** Memory pages below the cached barrier's NO_PAGE (2 GiB; the grid's limit is far lower). */
+const CACHEABLE_PAGES = 32768;
+
+function walkProgram(m: Module, o: ResolvedOptions, counts: WalkCounts, programMaxPages: number): number {
+  const cache = o.cacheBarrier && programMaxPages <= CACHEABLE_PAGES;
   const sites = new Map<string, CallSites>();
   const bodies: { name: string; func: number }[] = [];
   for (let i = 0; i < m.getNumFunctions(); i++) {
     const func = m.getFunctionByIndex(i);
     const info = B.getFunctionInfo(func);
     if (info.module || info.name.startsWith('ckpt$')) continue;
-    const walk = new FunctionWalk(m, func, { barrier: o.barrier, polls: o.polls, request: o.request }, counts);
+    const walk = new FunctionWalk(m, func, { barrier: o.barrier, polls: o.polls, request: o.request, cache, skipShort: o.skipShortLoops }, counts);
     const body = walk.visit(info.body);
     if (body !== info.body) B.Function.setBody(func, body);
     sites.set(info.name, walk.sites);
@@ -135,11 +139,12 @@ export function instrumentProgram(bytes: Uint8Array, options: InstrumentOptions 
     const counts: WalkCounts = { stores: 0, bulk: 0, loopPolls: 0, memoryOps: 0 };
     const t1 = performance.now();
     // Before the tracker memory exists: memory.size/grow without a name mean the program's memory.
+    const programMaxPages = m.hasMemory() ? (m.getMemoryInfo().max ?? Infinity) : 0;
     if (o.polls) addMemoryHelpers(m);
     addImportsAndGlobals(m, o);
     const globals = exportProgramGlobals(m);
     const functions = m.getNumFunctions();
-    const entryPolls = walkProgram(m, o, counts);
+    const entryPolls = walkProgram(m, o, counts, programMaxPages);
     const t2 = performance.now();
     withOptimizeLevel(o.optimizeLevel, () => {
       if (o.polls && o.asyncify) runAsyncify(m);

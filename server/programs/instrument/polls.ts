@@ -63,12 +63,16 @@ let labels = 0;
  * calls again, as the driver's contract (CkptExport.SERVED) says. Only `t`
  * and labels are added: the body is not copied, and its own `br $L` still
  * lands on the poll.
+ *
+ * `entry` runs each time `$L` is entered, so after every call of the
+ * safepoint too: the barrier resets its page caches there (barrier.ts).
  */
-export function polledLoop(m: Module, request: RequestSource, loop: Ref, t: number): Ref {
+export function polledLoop(m: Module, request: RequestSource, loop: Ref, t: number, entry: Ref[] = []): Ref {
   const type = B.getExpressionType(loop);
   if (type === B.unreachable) {
-    // A loop that never falls through (no value to carry out): keep the plain poll, too rare to matter.
-    B.Loop.setBody(loop, polled(m, request, B.Loop.getBody(loop)));
+    // A loop that never falls through (no value to carry out): keep the plain poll, too rare to matter; entry follows it.
+    const body = B.Loop.getBody(loop);
+    B.Loop.setBody(loop, m.block(null, [poll(m, request), ...entry, body], B.getExpressionType(body)));
     return loop;
   }
   const n = labels++;
@@ -78,7 +82,7 @@ export function polledLoop(m: Module, request: RequestSource, loop: Ref, t: numb
   const body = B.Loop.getBody(loop);
   const check = m.br(pending, m.i32.ne(requested(m, request), m.local.get(t, B.i32)));
   B.Loop.setBody(loop, m.block(null, [check, m.local.set(t, served(m)), body], B.getExpressionType(body)));
-  const leave = type === B.none ? m.block(null, [loop, m.br(exit)], B.none) : m.br(exit, 0, loop);
+  const leave = type === B.none ? m.block(null, [...entry, loop, m.br(exit)], B.none) : entry.length > 0 ? m.block(null, [...entry, m.br(exit, 0, loop)], B.unreachable) : m.br(exit, 0, loop);
   const afterCall = [safepoint(m), m.local.set(t, requested(m, request)), m.br(again)];
   return m.block(exit, [m.local.set(t, served(m)), m.loop(again, m.block(null, [m.block(pending, [leave], B.none), ...afterCall], B.unreachable))], type);
 }
