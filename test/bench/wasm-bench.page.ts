@@ -14,6 +14,9 @@
  * set to the tracker's interval (otherwise every store would take the slow
  * path). No checkpoint is ever requested, so `ckpt.safepoint` is never
  * called; if it is, the poll is wrong, and the run fails.
+ *
+ * The checkpointed runs (`checkpointedRun`, wasm-checkpoint.page.ts) are the
+ * other way round: tasks run through the volunteer's own runtime and workers.
  */
 import { PageTracker } from '../../client/checkpoint/tracker.ts';
 import { createTrackerMemory } from '../../client/runtime/checkpointable/tracker-memory.ts';
@@ -22,6 +25,7 @@ import { seedPrng } from '../../client/runtime/wasi/prng.ts';
 import { ProcExit } from '../../client/runtime/wasi/proc-exit.ts';
 import { createWasiImports } from '../../client/runtime/wasi/wasi-shim.ts';
 import { CKPT_MODULE, CkptExport, CkptImport } from '../../shared/checkpointable-abi.ts';
+import { checkpointedRun } from './wasm-checkpoint.page.ts';
 
 const WASM_PAGE = 65536;
 /** The smallest tracking page a job may choose: the most slow paths, the worst case for the barrier. */
@@ -97,6 +101,6 @@ async function round(order: string[]): Promise<Record<string, RunResult>> {
   return out;
 }
 
-export const harness = { load, round, isolated: () => crossOriginIsolated };
+export const harness = { load, round, checkpointedRun, isolated: () => crossOriginIsolated };
 export type Harness = typeof harness;
 (globalThis as unknown as { wasmBenchHarness: Harness }).wasmBenchHarness = harness;

@@ -2,7 +2,10 @@
  * (mostly small, some of a few KiB, rarely 64 KiB) over a table of live
  * blocks, each block touched only at its ends, so wasi-libc's dlmalloc (its
  * bins, headers and loops) is where the time goes. Prints a checksum of what
- * it read back, and how many allocations failed (none should). */
+ * it read back, and how many allocations failed (none should).
+ *
+ *   usage: alloc [STEPS]   (default 9000000: what the bench times; its
+ *   checkpointed runs pass more, so that they last seconds) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +26,29 @@ static uint32_t size_of(uint32_t r) {
   return 8 + (r >> 6) % 248;
 }
 
-int main(void) {
+/* Decimal digits only (not strtol: libc's parser needs compiler-rt, which Debian's wasm toolchain lacks). */
+static int parse_positive(const char *text, uint32_t *out) {
+  uint32_t value = 0;
+  if (*text == '\0') return 0;
+  for (; *text; text++) {
+    if (*text < '0' || *text > '9' || value > 100000000u) return 0;
+    value = value * 10 + (uint32_t)(*text - '0');
+  }
+  if (value == 0) return 0;
+  *out = value;
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  uint32_t steps = STEPS;
+  if ((argc > 1 && !parse_positive(argv[1], &steps)) || argc > 2) {
+    fprintf(stderr, "usage: %s [STEPS]\n", argv[0]);
+    return 2;
+  }
   static uint32_t *blocks[SLOTS];
   static uint32_t sizes[SLOTS];
   uint32_t checksum = 0, failed = 0;
-  for (int step = 0; step < STEPS; step++) {
+  for (uint32_t step = 0; step < steps; step++) {
     uint32_t r = next();
     uint32_t slot = r % SLOTS;
     if (blocks[slot]) {
@@ -48,6 +69,6 @@ int main(void) {
     }
   }
   for (int i = 0; i < SLOTS; i++) free(blocks[i]);
-  printf("alloc steps=%d checksum=%08x failed=%u\n", STEPS, (unsigned)checksum, (unsigned)failed);
+  printf("alloc steps=%u checksum=%08x failed=%u\n", (unsigned)steps, (unsigned)checksum, (unsigned)failed);
   return failed ? 1 : 0;
 }

@@ -3,7 +3,10 @@
  * a few times. Millions of short calls of a function on a call-graph cycle,
  * so the poll at its entry and Asyncify's instrumentation of it are on the
  * hot path, as in real divide-and-conquer code. Prints a hash of the sorted
- * arrays and whether each was sorted. */
+ * arrays and whether each was sorted.
+ *
+ *   usage: qsort [ROUNDS]   (default 3: what the bench times; its
+ *   checkpointed runs pass more, so that they last seconds) */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,10 +32,28 @@ static void sort(uint32_t *a, int32_t lo, int32_t hi) {
   sort(a, i, hi);
 }
 
-int main(void) {
+/* Decimal digits only (not strtol: libc's parser needs compiler-rt, which Debian's wasm toolchain lacks). */
+static int parse_positive(const char *text, uint32_t *out) {
+  uint32_t value = 0;
+  if (*text == '\0') return 0;
+  for (; *text; text++) {
+    if (*text < '0' || *text > '9' || value > 100000000u) return 0;
+    value = value * 10 + (uint32_t)(*text - '0');
+  }
+  if (value == 0) return 0;
+  *out = value;
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  uint32_t rounds = ROUNDS;
+  if ((argc > 1 && !parse_positive(argv[1], &rounds)) || argc > 2) {
+    fprintf(stderr, "usage: %s [ROUNDS]\n", argv[0]);
+    return 2;
+  }
   uint64_t h = 0xcbf29ce484222325ull;
   uint32_t s = 362436069u, unsorted = 0;
-  for (int round = 0; round < ROUNDS; round++) {
+  for (uint32_t round = 0; round < rounds; round++) {
     for (int k = 0; k < COUNT; k++) {
       s ^= s << 13, s ^= s >> 17, s ^= s << 5;
       v[k] = s;
@@ -43,6 +64,6 @@ int main(void) {
       h = (h ^ v[k]) * 0x100000001b3ull;
     }
   }
-  printf("qsort rounds=%d count=%d hash=%016llx unsorted=%u\n", ROUNDS, COUNT, (unsigned long long)h, (unsigned)unsorted);
+  printf("qsort rounds=%u count=%d hash=%016llx unsorted=%u\n", (unsigned)rounds, COUNT, (unsigned long long)h, (unsigned)unsorted);
   return unsorted ? 1 : 0;
 }
