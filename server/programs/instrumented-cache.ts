@@ -1,6 +1,6 @@
 /**
- * Instrumented programs, made once: keyed by the SHA-256 of the posted bytes
- * and CHECKPOINTABLE_ABI, kept in the blob store and recorded in the store, so
+ * Instrumented programs, made once: keyed by the SHA-256 of the posted bytes,
+ * CHECKPOINTABLE_ABI and INSTRUMENTER_VERSION, kept in the blob store and recorded in the store, so
  * a second post, a concurrent post or a restarted coordinator on the same
  * data folder never instruments the same program again. Requests for a
  * program already being instrumented share its one run. A failure is kept
@@ -8,6 +8,7 @@
  * volunteers cannot get should not cost a second of CPU per download.
  */
 import { CHECKPOINTABLE_ABI } from '../../shared/checkpointable-abi.ts';
+import { INSTRUMENTER_VERSION } from './instrument/instrument-options.ts';
 import { GridError } from '../../shared/errors.ts';
 import { logger } from '../logger.ts';
 import type { BlobStore } from '../store/blob-store.ts';
@@ -15,6 +16,9 @@ import type { ProgramStore } from '../store/store.ts';
 import type { InstrumentThread } from './instrument-thread.ts';
 
 const log = logger('instrument');
+
+/** What a cached module was made by: the driver contract and the instrumenter's own version. */
+const VERSION = `abi${CHECKPOINTABLE_ABI}.i${INSTRUMENTER_VERSION}`;
 
 /** Failures as the coordinator reports them: ours keep their name, anything else is an InternalError that says what failed. */
 function asGridError(error: unknown, label: string): GridError {
@@ -42,7 +46,7 @@ export class InstrumentedCache {
 
   /** The hash of the program's instrumented bytes, if they are stored. */
   cached(id: string): string | undefined {
-    const blob = this.programs.instrumented(id, CHECKPOINTABLE_ABI);
+    const blob = this.programs.instrumented(id, VERSION);
     return blob !== undefined && this.blobs.has(blob) ? blob : undefined;
   }
 
@@ -70,7 +74,7 @@ export class InstrumentedCache {
     try {
       const { bytes, report } = await this.thread.instrument(runnable(), label);
       const blob = this.blobs.put(bytes);
-      this.programs.recordInstrumented(id, CHECKPOINTABLE_ABI, blob);
+      this.programs.recordInstrumented(id, VERSION, blob);
       const ms = Math.round(performance.now() - started);
       log.info(`instrumented ${label}: ${report.inputBytes} → ${report.outputBytes} bytes in ${Math.round(report.ms.total)} ms (${ms} ms with the queue and the worker's start)`);
       return blob;

@@ -109,14 +109,14 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     sql: `
       -- A wasm program's checkpointable form (issue 4), instrumented once per
-      -- version of the contract with the volunteer's driver. Keyed by the hash
+      -- version of the contract with the volunteer's driver and of the instrumenter. Keyed by the hash
       -- of the posted bytes like the blob store, not a reference to programs:
       -- a post records it before the program row.
       CREATE TABLE instrumented (
         program_id TEXT NOT NULL,         -- SHA-256 of the bytes as posted
-        abi INTEGER NOT NULL,             -- CHECKPOINTABLE_ABI they were instrumented for
+        version TEXT NOT NULL,            -- CHECKPOINTABLE_ABI and INSTRUMENTER_VERSION, as 'abi1.i2'
         blob TEXT NOT NULL,               -- SHA-256 of the instrumented bytes
-        PRIMARY KEY (program_id, abi)
+        PRIMARY KEY (program_id, version)
       ) WITHOUT ROWID;
     `,
   },

@@ -46,9 +46,9 @@ export function sqlitePrograms(db: Db, commit: GroupCommit): ProgramStore {
     'SELECT * FROM programs WHERE name = ? ORDER BY builtin DESC, created_at DESC LIMIT 1',
   );
   const list = db.prepare<[], ProgramRow>('SELECT * FROM programs ORDER BY builtin DESC, name');
-  const instrumented = db.prepare<[string, number], { blob: string }>('SELECT blob FROM instrumented WHERE program_id = ? AND abi = ?');
-  const recordInstrumented = db.prepare<[string, number, string]>(
-    'INSERT INTO instrumented (program_id, abi, blob) VALUES (?, ?, ?) ON CONFLICT (program_id, abi) DO UPDATE SET blob = excluded.blob',
+  const instrumented = db.prepare<[string, string], { blob: string }>('SELECT blob FROM instrumented WHERE program_id = ? AND version = ?');
+  const recordInstrumented = db.prepare<[string, string, string]>(
+    'INSERT INTO instrumented (program_id, version, blob) VALUES (?, ?, ?) ON CONFLICT (program_id, version) DO UPDATE SET blob = excluded.blob',
   );
 
   return {
@@ -71,7 +71,7 @@ export function sqlitePrograms(db: Db, commit: GroupCommit): ProgramStore {
       return row && fromRow(row);
     },
     list: () => list.all().map(fromRow),
-    instrumented: (id, abi) => instrumented.get(id, abi)?.blob,
-    recordInstrumented: (id, abi, blob) => commit.write(() => recordInstrumented.run(id, abi, blob)),
+    instrumented: (id, version) => instrumented.get(id, version)?.blob,
+    recordInstrumented: (id, version, blob) => commit.write(() => recordInstrumented.run(id, version, blob)),
   };
 }

@@ -24,9 +24,9 @@ export interface ProgramStore {
   /** The newest program of that name, built-ins first. */
   byName(name: string): ProgramRecord | undefined;
   list(): ProgramRecord[];
-  /** Hash of the program's instrumented bytes for contract version `abi`, if recorded. */
-  instrumented(id: string, abi: number): string | undefined;
-  recordInstrumented(id: string, abi: number, blob: string): void;
+  /** Hash of the program's instrumented bytes made by `version` (instrumented-cache.ts), if recorded. */
+  instrumented(id: string, version: string): string | undefined;
+  recordInstrumented(id: string, version: string, blob: string): void;
 }
 
 export interface JobStore {

@@ -5,6 +5,14 @@
  * V8 has no multi-memory (so no tracker memory: `request: 'global'`).
  */
 
+/**
+ * Version of what the instrumentation does to a module, apart from the
+ * contract with the driver (CHECKPOINTABLE_ABI): bump it when the output
+ * changes (a faster barrier, fewer polls), so cached modules are made again.
+ * 2: cached barriers in call-free loops, no polls in short counted loops.
+ */
+export const INSTRUMENTER_VERSION = 2;
+
 export interface InstrumentOptions {
   /** The inline write barrier before every store and bulk-memory write (needs multi-memory). @default true */
   barrier?: boolean;
