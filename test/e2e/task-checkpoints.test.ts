@@ -69,7 +69,7 @@ test('a JS task checkpoints every interval while it runs and still prints what t
   assert.match((await shown.textContent()) ?? '', new RegExp(`#${task.localCheckpoints.at(-1)!.seq} · 1 page · .* · stop [0-9.]+ ms`));
 });
 
-test('a wasm task checkpoints at its progress calls and its output is still node:wasi\'s', async () => {
+test('a wasm task checkpoints wherever its polls catch a request and its output is still node:wasi\'s', async () => {
   const { id: program } = await suite.grid.api.postProgram(readFileSync(fixturePath('slow')), 'wasm', 'slow');
   const args = ['1500'];
   const { job, stdout } = await runToEnd({ program, name: 'slow', args, checkpointIntervalMs: INTERVAL_MS });
