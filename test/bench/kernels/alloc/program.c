@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../kernel-args.h"
+
 #define SLOTS 4096
 #define STEPS 9000000
 
@@ -24,19 +26,6 @@ static uint32_t size_of(uint32_t r) {
   if (kind == 0) return 4096 + (r >> 6) % 65536;
   if (kind < 8) return 256 + (r >> 6) % 4096;
   return 8 + (r >> 6) % 248;
-}
-
-/* Decimal digits only (not strtol: libc's parser needs compiler-rt, which Debian's wasm toolchain lacks). */
-static int parse_positive(const char *text, uint32_t *out) {
-  uint32_t value = 0;
-  if (*text == '\0') return 0;
-  for (; *text; text++) {
-    if (*text < '0' || *text > '9' || value > 100000000u) return 0;
-    value = value * 10 + (uint32_t)(*text - '0');
-  }
-  if (value == 0) return 0;
-  *out = value;
-  return 1;
 }
 
 int main(int argc, char **argv) {

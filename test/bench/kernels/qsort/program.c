@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../kernel-args.h"
+
 #define COUNT (1 << 20)
 #define ROUNDS 3
 
@@ -30,19 +32,6 @@ static void sort(uint32_t *a, int32_t lo, int32_t hi) {
   }
   sort(a, lo, j);
   sort(a, i, hi);
-}
-
-/* Decimal digits only (not strtol: libc's parser needs compiler-rt, which Debian's wasm toolchain lacks). */
-static int parse_positive(const char *text, uint32_t *out) {
-  uint32_t value = 0;
-  if (*text == '\0') return 0;
-  for (; *text; text++) {
-    if (*text < '0' || *text > '9' || value > 100000000u) return 0;
-    value = value * 10 + (uint32_t)(*text - '0');
-  }
-  if (value == 0) return 0;
-  *out = value;
-  return 1;
 }
 
 int main(int argc, char **argv) {

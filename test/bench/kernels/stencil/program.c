@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../kernel-args.h"
+
 #define N 512
 #define SWEEPS 1500
 
@@ -24,19 +26,6 @@ static uint64_t bits(double d) {
 static void sweep(double (*restrict dst)[N], double (*restrict src)[N]) {
   for (int i = 1; i < N - 1; i++)
     for (int j = 1; j < N - 1; j++) dst[i][j] = 0.25 * (src[i - 1][j] + src[i + 1][j] + src[i][j - 1] + src[i][j + 1]);
-}
-
-/* Decimal digits only (not strtol: libc's parser needs compiler-rt, which Debian's wasm toolchain lacks). */
-static int parse_positive(const char *text, uint32_t *out) {
-  uint32_t value = 0;
-  if (*text == '\0') return 0;
-  for (; *text; text++) {
-    if (*text < '0' || *text > '9' || value > 100000000u) return 0;
-    value = value * 10 + (uint32_t)(*text - '0');
-  }
-  if (value == 0) return 0;
-  *out = value;
-  return 1;
 }
 
 int main(int argc, char **argv) {
