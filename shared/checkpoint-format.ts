@@ -118,3 +118,15 @@ export const checkpointManifestSchema = z
 export class CheckpointCorruptError extends Error {
   override readonly name = 'CheckpointCorrupt';
 }
+
+/**
+ * What a manifest's digest hashes (SHA-256, hex): the checkpoint as its
+ * volunteer committed it. A reconnecting volunteer names its local
+ * checkpoints by digest, and the coordinator keeps the digest of each
+ * uploaded manifest (also across compaction, which rewrites the manifest but
+ * not the memory it describes), so both sides can tell they hold the same one.
+ */
+export function manifestDigestInput(manifest: CheckpointManifest): string {
+  const { taskId, seq, parent, createdAt, segments } = manifest;
+  return JSON.stringify([taskId, seq, parent, createdAt, segments.map((s) => s.hash)]);
+}

@@ -11,6 +11,20 @@ export interface VolunteerState {
   failed: number;
   tasks: RunningTask[];
   isolated: boolean;
+  /** The checkpoints this page holds in its IndexedDB, newest per task (issue 5). */
+  local: LocalHolding[];
+}
+
+/** A task's newest checkpoint in this volunteer's IndexedDB. */
+export interface LocalHolding {
+  taskId: string;
+  seq: number;
+  /** Bytes its chain stores here. */
+  bytes: number;
+  /** When it was committed (ms since the epoch). */
+  at: number;
+  /** The coordinator acknowledged it (it is durable there too). */
+  acknowledged: boolean;
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]) {

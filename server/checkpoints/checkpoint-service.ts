@@ -8,7 +8,7 @@
  * lease. A volunteer resuming a task fetches the segments of its chain.
  * Issue 4 uses this for migration; issue 5 uploads every checkpoint.
  */
-import { checkpointManifestSchema } from '../../shared/checkpoint-format.ts';
+import { checkpointManifestSchema, manifestDigestInput } from '../../shared/checkpoint-format.ts';
 import { GridError } from '../../shared/errors.ts';
 import { outputOffsetsOf } from '../../shared/task-state.ts';
 import { parseOrThrow } from '../../shared/validate.ts';
@@ -24,6 +24,8 @@ export class CheckpointService {
     private readonly blobs: BlobStore,
     private readonly scheduler: Scheduler,
     private readonly changes: ChangeListener,
+    /** Hears of every manifest stored (compaction looks at the chain then). */
+    private readonly onStored: (taskId: string, seq: number) => void = () => {},
   ) {}
 
   /** Of these segments, the ones the coordinator does not hold yet. */
@@ -49,8 +51,10 @@ export class CheckpointService {
     }
     const absent = manifest.segments.find((s) => !this.blobs.has(s.hash));
     if (absent) throw new GridError('Conflict', `checkpoint ${manifest.seq} names segment ${absent.hash}, which was not uploaded`);
-    this.store.checkpoints.put(manifest, new Date().toISOString());
+    const digest = sha256Hex(new TextEncoder().encode(manifestDigestInput(manifest)));
+    this.store.checkpoints.put(manifest, { at: new Date().toISOString(), digest, lease });
     this.changes.job(jobId);
+    this.onStored(taskId, manifest.seq);
   }
 
   /** A segment of the checkpoint this task was given to resume from. */

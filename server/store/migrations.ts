@@ -151,4 +151,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tasks ADD COLUMN avoid_volunteer TEXT;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- The digest of each checkpoint as its volunteer uploaded it
+      -- (checkpoint-format.ts manifestDigestInput): a reconnecting volunteer
+      -- proves it holds the same checkpoint locally. Kept across compaction.
+      ALTER TABLE checkpoints ADD COLUMN digest TEXT;
+    `,
+  },
 ];

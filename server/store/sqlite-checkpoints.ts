@@ -3,6 +3,7 @@
  * manifest is stored only after checkpoint-service.ts validated it and found
  * every segment it names in the blob store, so a row here always restores.
  */
+import { GridError } from '../../shared/errors.ts';
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { ResumeRecord } from '../../shared/http-api.ts';
 import type { Db } from './database.ts';
@@ -18,9 +19,12 @@ interface SummaryRow {
 }
 
 export function sqliteCheckpoints(db: Db, commit: GroupCommit): CheckpointStore {
+  // The lease is checked in the statement that stores the manifest: a checkpoint lands only while its uploader holds the task.
   const put = db.prepare(`
-    INSERT OR REPLACE INTO checkpoints (task_id, seq, parent, manifest, stored_bytes, at)
-    VALUES (@taskId, @seq, @parent, @manifest, @storedBytes, @at)`);
+    INSERT OR REPLACE INTO checkpoints (task_id, seq, parent, manifest, stored_bytes, at, digest)
+    SELECT @taskId, @seq, @parent, @manifest, @storedBytes, @at, @digest
+    WHERE EXISTS (SELECT 1 FROM tasks WHERE id = @taskId AND lease = @lease AND state = 'running')`);
+  const digest = db.prepare<[string, number], { digest: string | null }>('SELECT digest FROM checkpoints WHERE task_id = ? AND seq = ?');
   const get = db.prepare<[string, number], { manifest: string }>('SELECT manifest FROM checkpoints WHERE task_id = ? AND seq = ?');
   const newest = db.prepare<[string], { manifest: string }>('SELECT manifest FROM checkpoints WHERE task_id = ? ORDER BY seq DESC LIMIT 1');
   // The newest checkpoint's row gives seq, bytes and at; count(*) OVER the task counts them all.
@@ -40,10 +44,13 @@ export function sqliteCheckpoints(db: Db, commit: GroupCommit): CheckpointStore 
   const parse = (row: { manifest: string } | undefined) => row && (JSON.parse(row.manifest) as CheckpointManifest);
 
   return {
-    put: (manifest, at) =>
-      commit.write(() =>
-        put.run({ taskId: manifest.taskId, seq: manifest.seq, parent: manifest.parent, manifest: JSON.stringify(manifest), storedBytes: manifest.storedBytes, at }),
-      ),
+    put: (manifest, { at, digest, lease }) =>
+      commit.write(() => {
+        const { taskId, seq, parent, storedBytes } = manifest;
+        const { changes } = put.run({ taskId, seq, parent, manifest: JSON.stringify(manifest), storedBytes, at, digest, lease });
+        if (changes === 0) throw new GridError('StaleLease', `task ${taskId}: lease ${lease} no longer holds it; checkpoint ${seq} refused`);
+      }),
+    digest: (taskId, seq) => digest.get(taskId, seq)?.digest ?? undefined,
     get: (taskId, seq) => parse(get.get(taskId, seq)),
     newest: (taskId) => parse(newest.get(taskId)),
     chain: (taskId, seq) => {

@@ -74,7 +74,10 @@ export interface CheckpointSummary {
 
 /** Checkpoints committed on the coordinator (their segments are blobs), and resumes. */
 export interface CheckpointStore {
-  put(manifest: CheckpointManifest, at: string): void;
+  /** Stores a validated manifest, if `lease` still holds its task (else StaleLease), with its upload digest. */
+  put(manifest: CheckpointManifest, upload: { at: string; digest: string; lease: string }): void;
+  /** The digest of checkpoint `seq` as uploaded (checkpoint-format.ts manifestDigestInput). */
+  digest(taskId: string, seq: number): string | undefined;
   get(taskId: string, seq: number): CheckpointManifest | undefined;
   newest(taskId: string): CheckpointManifest | undefined;
   /** The chain base → … → seq, base first; empty when a link is missing. */
