@@ -23,7 +23,9 @@ import { ChangeFeed } from './realtime/change-feed.ts';
 import { bindDashboardNamespace } from './realtime/dashboard-namespace.ts';
 import { bindVolunteerNamespace } from './realtime/volunteer-namespace.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
+import { CheckpointGc, checkpointGraceFromEnv } from './checkpoints/checkpoint-gc.ts';
 import { CheckpointService } from './checkpoints/checkpoint-service.ts';
+import { CoordinatorCompaction } from './checkpoints/coordinator-compaction.ts';
 import { fileBlobStore } from './store/blob-store.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 
@@ -44,6 +46,12 @@ export interface CoordinatorOptions {
    * instrumented at its first download. @default true
    */
   instrumentBuiltins?: boolean;
+  /** How long a blob no checkpoint, program or instrumented module names is kept after its last write or use. @default 10 minutes */
+  blobGraceMs?: number;
+  /** How long a finished job's checkpoints are kept. @default GRID_CHECKPOINT_GRACE_MS, else 10 minutes */
+  checkpointGraceMs?: number;
+  /** Time between storage sweeps (there is one at start-up too). @default 1 minute */
+  sweepIntervalMs?: number;
 }
 
 export interface Coordinator {
@@ -94,7 +102,13 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const volunteers: Namespace<VolunteerToServer, ServerToVolunteer> = io.of('/volunteer');
   const feed = new ChangeFeed(bindDashboardNamespace(dashboards, token));
   const scheduler = new Scheduler(store, feed);
-  const checkpoints = new CheckpointService(store, blobs, scheduler, feed);
+  const compaction = new CoordinatorCompaction(store, blobs);
+  const checkpoints = new CheckpointService(store, blobs, scheduler, feed, compaction.offer);
+  const gc = new CheckpointGc(store, blobs, {
+    blobGraceMs: options.blobGraceMs,
+    checkpointGraceMs: options.checkpointGraceMs ?? checkpointGraceFromEnv(),
+    intervalMs: options.sweepIntervalMs,
+  });
   bindVolunteerNamespace(volunteers, scheduler, checkpoints, (then) => store.commit.afterCommit(then));
   const jobs = new JobService(store, programs, scheduler);
   const app = createApp({ token, publicDir: join(rootDir, 'public'), store, programs, jobs, scheduler });
@@ -107,6 +121,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   });
   // Listening first: built-ins are instrumented off the start-up path (cached after the first start).
   if (options.instrumentBuiltins ?? true) programs.instrumentInBackground(builtins.map((p) => p.id));
+  gc.start();
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
@@ -121,6 +136,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       feed.close();
       await new Promise<void>((done) => io.close(() => done()));
       httpServer.closeAllConnections?.();
+      await Promise.all([compaction.close(), gc.close()]);
       await programs.close();
       store.close();
     },

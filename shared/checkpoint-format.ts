@@ -130,3 +130,8 @@ export function manifestDigestInput(manifest: CheckpointManifest): string {
   const { taskId, seq, parent, createdAt, segments } = manifest;
   return JSON.stringify([taskId, seq, parent, createdAt, segments.map((s) => s.hash)]);
 }
+
+/** The hashes a chain's manifests name, each once, in the order they first appear. */
+export function chainSegments(chain: readonly CheckpointManifest[]): string[] {
+  return [...new Set(chain.flatMap((m) => m.segments.map((s) => s.hash)))];
+}

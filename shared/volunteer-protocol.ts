@@ -24,6 +24,15 @@ export const helloSchema = z.strictObject({
   slots: z.number().int().min(0).max(256),
   /** Leases it still holds from before a reconnect (the coordinator keeps the valid ones). */
   leases: z.array(id).max(256).default([]),
+  /**
+   * The newest checkpoint of each task in its IndexedDB (a reopened tab): the
+   * coordinator gives such a task back to it when that is the task's newest
+   * acknowledged checkpoint, to resume with no download.
+   */
+  held: z
+    .array(z.strictObject({ taskId: id, seq: z.number().int().min(1), digest: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256') }))
+    .max(4096)
+    .default([]),
 });
 export type Hello = z.input<typeof helloSchema>;
 
@@ -33,6 +42,8 @@ export interface Welcome {
   leaseMs: number;
   /** Of the leases reported in `hello`, the ones still valid: keep running those tasks. */
   leases: string[];
+  /** Of the tasks `held` names, those no checkpoint held here will resume: their local checkpoints can go. */
+  forget: string[];
 }
 
 export const slotsSchema = z.strictObject({ slots: z.number().int().min(0).max(256) });
@@ -146,7 +157,12 @@ export interface TaskAssignment {
    * its chain, base first, ending at `seq`. The segments it names are fetched
    * with `checkpoint:fetch`.
    */
-  resume?: { seq: number; chain: CheckpointManifest[] };
+  resume?: {
+    seq: number;
+    chain: CheckpointManifest[];
+    /** The checkpoint's digest as uploaded: a volunteer whose newest local checkpoint of the task has it resumes from that, downloading nothing. */
+    digest?: string;
+  };
 }
 
 export interface VolunteerToServer {
@@ -173,8 +189,13 @@ export interface ServerToVolunteer {
   'task:assign': (task: TaskAssignment, ack: Ack<null>) => void;
   /** Stop this task now (job cancelled, or lease lost): its results would be refused. */
   'task:cancel': (payload: { taskId: string; reason: string }) => void;
-  /** Checkpoint this task now, upload the checkpoint, then halt it and say `task:halted`: it resumes on another volunteer. */
-  'task:migrate': (payload: { taskId: string }) => void;
+  /**
+   * Checkpoint this task now, upload the checkpoint, then halt it and say
+   * `task:halted`: it resumes later (preempt) or on another volunteer (migrate).
+   */
+  'task:halt': (payload: { taskId: string; reason: 'migrate' | 'preempt' }) => void;
+  /** Take a checkpoint of this task now (it is uploaded like every other). */
+  'task:checkpoint-now': (payload: { taskId: string }) => void;
   /** A fire-and-forget event that failed validation or processing. */
   'protocol:error': (payload: { event: string; error: SerializedError }) => void;
 }

@@ -5,15 +5,11 @@
  * segment against its hash and writes the manifests last, in one strict
  * transaction, so a chain half-imported does not exist (like a commit).
  */
-import { CheckpointCorruptError } from '../../shared/checkpoint-format.ts';
+import { CheckpointCorruptError, chainSegments } from '../../shared/checkpoint-format.ts';
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { sha256Hex } from './segment-hash.ts';
 
-/** The hashes a chain's manifests name, each once, in the order they first appear. */
-export function chainSegments(chain: readonly CheckpointManifest[]): string[] {
-  return [...new Set(chain.flatMap((m) => m.segments.map((s) => s.hash)))];
-}
 
 /** Segment bytes by hash; a missing one is CheckpointCorruptError. */
 export async function readSegments(store: CheckpointStore, hashes: readonly string[]): Promise<ArrayBuffer[]> {

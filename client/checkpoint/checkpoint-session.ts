@@ -40,6 +40,8 @@ export interface CheckpointReport {
   saveMs: number;
   /** Of which: storing the rest and the manifest once the scan was over (ms). */
   commitMs: number;
+  /** The bytes of the segments it stored, by hash, when the writer kept them (for the upload). */
+  segments?: Map<string, ArrayBuffer>;
 }
 
 export interface SessionOptions {
@@ -111,6 +113,8 @@ export async function saveCheckpoint(options: SessionOptions): Promise<Checkpoin
           saveMs: performance.now() - start,
           commitMs: performance.now() - scanned,
         };
+        const segments = writer.storedSegments();
+        if (segments) report.segments = segments;
       }
     } catch (error) {
       failure = error;

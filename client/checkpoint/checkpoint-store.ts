@@ -14,7 +14,7 @@ import { parseOrThrow } from '../../shared/validate.ts';
 import { openCheckpointDb } from './checkpoint-db.ts';
 import type { CheckpointDatabase } from './checkpoint-db.ts';
 import { sha256Hex } from './segment-hash.ts';
-import { SegmentWriter } from './segment-writer.ts';
+import { SegmentWriter } from '../../shared/segment-writer.ts';
 
 /** What a checkpoint is, known before its pages are saved. */
 export interface CheckpointHeader {
@@ -29,6 +29,8 @@ export interface CheckpointHeader {
 export interface CheckpointWriterOptions {
   /** Segments per relaxed transaction. @default 8 */
   batchSegments?: number;
+  /** Keep each stored segment's bytes (`storedSegments`), for an upload that should not read them back. @default false */
+  keepSegments?: boolean;
   /** @default SEGMENT_TARGET_BYTES */
   targetBytes?: number;
 }
@@ -41,6 +43,8 @@ export class CheckpointWriter {
   readonly #batchSegments: number;
   readonly #batch: ArrayBuffer[] = [];
   readonly #segments: SegmentRef[] = [];
+  /** The bytes of #segments, when kept. */
+  readonly #kept: ArrayBuffer[] | undefined;
   /** The batch being stored while the caller copies the next one (at most one in flight). */
   #storing: Promise<void> = Promise.resolve();
   #done = false;
@@ -50,6 +54,7 @@ export class CheckpointWriter {
     this.#header = header;
     this.#pages = new SegmentWriter(header.pageSize, options.targetBytes === undefined ? {} : { targetBytes: options.targetBytes });
     this.#batchSegments = options.batchSegments ?? 8;
+    this.#kept = options.keepSegments ? [] : undefined;
   }
 
   /** Copies page `page` out (a view of shared memory is fine: the bytes are copied at once). Awaits a store when a batch of segments is full. */
@@ -103,12 +108,18 @@ export class CheckpointWriter {
     return manifest;
   }
 
+  /** The segments this checkpoint stored, by hash, if `keepSegments` was asked for. */
+  storedSegments(): Map<string, ArrayBuffer> | undefined {
+    return this.#kept && new Map(this.#segments.map((s, i) => [s.hash, this.#kept![i]!]));
+  }
+
   async #flush(batch: ArrayBuffer[]): Promise<void> {
     if (batch.length === 0) return;
     // Hash before opening the transaction: it would go inactive across a non-IDB await.
     const hashes = await Promise.all(batch.map(sha256Hex));
     // Batches are stored one after another, so segment refs stay in segment-index order.
     batch.forEach((segment, i) => this.#segments.push({ hash: hashes[i]!, bytes: segment.byteLength }));
+    this.#kept?.push(...batch); // put() below clones them, so these stay the caller's
     const tx = this.#db.transaction(['segments', 'pending'], 'readwrite', { durability: 'relaxed' });
     const segments = tx.objectStore('segments');
     // put() clones synchronously; all requests go out before the first await.
@@ -179,6 +190,13 @@ export class CheckpointStore {
     const dead = (await tx.objectStore('segments').getAllKeys()).filter((hash) => !live.has(hash));
     await Promise.all([...dead.map((hash) => tx.objectStore('segments').delete(hash)), tx.done]);
     return { segments: dead.length };
+  }
+
+  /** Forgets the task's checkpoints after `seq` (it goes on from `seq`), then drops the segments nothing names any more. */
+  async dropAfter(taskId: string, seq: number): Promise<void> {
+    const tx = this.db.transaction('manifests', 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.store.delete(IDBKeyRange.bound([taskId, seq], [taskId, Infinity], true)), tx.done]);
+    await this.prune(taskId);
   }
 
   /** Forgets every checkpoint of the task (it finished, or starts over), then drops the segments nothing names any more. */

@@ -18,6 +18,8 @@ export interface CheckpointWorkerRestore {
   taskId: string;
   /** The process memory to rebuild; it is grown to the checkpoint's size. */
   into: WebAssembly.Memory;
+  /** Restore this checkpoint rather than the newest; the task's newer ones here are dropped first (the run goes on from `seq`). */
+  seq?: number;
   /** @default CHECKPOINT_DB_NAME */
   dbName?: string;
 }
@@ -61,20 +63,26 @@ export interface CheckpointWorkerImport {
   dbName?: string;
 }
 
-/**
- * Stops taking checkpoints (the task halts) and answers the chain of
- * checkpoint `seq` and its segments, for the coordinator.
- */
-export interface CheckpointWorkerExport {
-  type: 'export';
+/** The chain of committed checkpoint `seq`, base first, for an upload (checkpoints go on being taken meanwhile). */
+export interface CheckpointWorkerChain {
+  type: 'chain';
   seq: number;
+}
+
+/** The bytes of these committed segments, for an upload. */
+export interface CheckpointWorkerSegments {
+  type: 'segments';
+  hashes: string[];
 }
 
 export type CheckpointWorkerRequest =
   | CheckpointWorkerImport
   | CheckpointWorkerRestore
   | CheckpointWorkerStart
-  | CheckpointWorkerExport
+  | CheckpointWorkerChain
+  | CheckpointWorkerSegments
+  /** The task halts: take no checkpoint after the ones committed or being saved; answers once those settled. */
+  | { type: 'halt' }
   | { type: 'close'; deleteCheckpoints?: boolean };
 
 export interface SerializedError {
@@ -91,16 +99,12 @@ export interface RestoredCheckpoint {
   ms: number;
 }
 
-/** A chain on its way to the coordinator: manifests base first, and the bytes of each segment they name, in `chainSegments` order. */
-export interface ExportedChain {
-  chain: CheckpointManifest[];
-  hashes: string[];
-  segments: ArrayBuffer[];
-}
 
 export type CheckpointWorkerEvent =
   | { type: 'imported' }
-  | { type: 'exported'; exported: ExportedChain }
+  | { type: 'chain'; chain: CheckpointManifest[] }
+  | { type: 'segments'; segments: ArrayBuffer[] }
+  | { type: 'halted' }
   | { type: 'restored'; restored: RestoredCheckpoint | null }
   | { type: 'ready'; parent: number | null }
   | { type: 'committed'; report: CheckpointReport }

@@ -2,14 +2,15 @@
  * The checkpoint worker's message handling, apart from its entry so a test
  * can serve it with a different store (fault injection).
  */
-import { chainSegments, importChain, readSegments } from './chain-transfer.ts';
+import { importChain, readSegments } from './chain-transfer.ts';
 import { CheckpointChannel } from './checkpoint-channel.ts';
 import { CheckpointLoop } from './checkpoint-loop.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { serializeError } from './checkpoint-worker-protocol.ts';
 import type {
   CheckpointWorkerEvent,
-  CheckpointWorkerExport,
+  CheckpointWorkerChain,
+  CheckpointWorkerSegments,
   CheckpointWorkerRequest,
   CheckpointWorkerRestore,
   CheckpointWorkerStart,
@@ -48,7 +49,9 @@ export function serveCheckpointWorker(
 
   const restore = async (message: CheckpointWorkerRestore): Promise<RestoredCheckpoint | null> => {
     const started = performance.now();
-    const restored = await restoreCheckpoint(await storeFor(message), message.taskId, { into: (length) => viewGrown(message.into, length) });
+    const opened = await storeFor(message);
+    if (message.seq !== undefined) await opened.dropAfter(message.taskId, message.seq);
+    const restored = await restoreCheckpoint(opened, message.taskId, { into: (length) => viewGrown(message.into, length) });
     if (!restored) return null;
     const { seq, memoryPages } = restored.manifest;
     return { seq, memoryPages, state: restored.state, bytesRead: restored.bytesRead, ms: performance.now() - started };
@@ -76,22 +79,26 @@ export function serveCheckpointWorker(
       parent,
       ...(message.intervalMs === undefined ? {} : { intervalMs: message.intervalMs }),
       ...(message.writer === undefined ? {} : { writer: message.writer }),
-      onCommitted: (report) => post({ type: 'committed', report }),
+      // The kept segment bytes go to the page (transferred, not copied) for the upload.
+      onCommitted: (report) => scope.postMessage({ type: 'committed', report }, report.segments ? [...report.segments.values()] : []),
       onFailed: (seq, error) => post({ type: 'failed', seq, error: serializeError(error) }),
     });
     loop.start();
     post({ type: 'ready', parent });
   };
 
-  const exportChain = async (message: CheckpointWorkerExport) => {
-    if (!loop || taskId === undefined) throw new Error('this checkpoint worker serves no task');
-    await loop.close(); // the task halts: no checkpoint after this one, and none being saved while we read
-    const opened = await store!;
-    const chain = await opened.chain(taskId, message.seq);
+  // Uploads read committed checkpoints while the loop saves newer ones: committed ones are never rewritten.
+  const chainOf = async (message: CheckpointWorkerChain) => {
+    if (taskId === undefined || !store) throw new Error('this checkpoint worker serves no task');
+    const chain = await (await store).chain(taskId, message.seq);
     if (chain.length === 0) throw new Error(`${taskId} has no committed checkpoint ${message.seq} here`);
-    const hashes = chainSegments(chain);
-    const segments = await readSegments(opened, hashes);
-    scope.postMessage({ type: 'exported', exported: { chain, hashes, segments } }, segments);
+    post({ type: 'chain', chain });
+  };
+
+  const segmentsOf = async (message: CheckpointWorkerSegments) => {
+    if (!store) throw new Error('this checkpoint worker serves no task');
+    const segments = await readSegments(await store, message.hashes);
+    scope.postMessage({ type: 'segments', segments }, segments);
   };
 
   const close = async (deleteCheckpoints: boolean) => {
@@ -113,8 +120,13 @@ export function serveCheckpointWorker(
           return post({ type: 'restored', restored: await restore(message) });
         case 'start':
           return start(message);
-        case 'export':
-          return exportChain(message);
+        case 'chain':
+          return chainOf(message);
+        case 'segments':
+          return segmentsOf(message);
+        case 'halt':
+          await loop?.close();
+          return post({ type: 'halted' });
         case 'close':
           return close(message.deleteCheckpoints === true);
       }

@@ -9,19 +9,10 @@
  * older than k can no longer be restored. Then unreferenced segments are pruned.
  */
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
-import { chainView } from './chain-view.ts';
+import { chainView } from '../../shared/chain-view.ts';
+import { needsCompaction } from '../../shared/compaction-rule.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { restoreCheckpoint } from './restore.ts';
-
-/** Compact when the chain stores more than this many times its live memory. */
-export const COMPACT_RATIO = 2;
-
-/** True when restoring `chain` would read more than COMPACT_RATIO × its live memory. */
-export function needsCompaction(chain: readonly CheckpointManifest[]): boolean {
-  if (chain.length < 2) return false;
-  const view = chainView(chain);
-  return view.storedBytes > COMPACT_RATIO * view.liveBytes;
-}
 
 export interface CompactionResult {
   manifest: CheckpointManifest;

@@ -7,7 +7,7 @@
  */
 import { CheckpointCorruptError } from '../../shared/checkpoint-format.ts';
 import type { CheckpointManifest, JsonValue } from '../../shared/checkpoint-format.ts';
-import { chainView } from './chain-view.ts';
+import { chainView, segmentReads } from '../../shared/chain-view.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { sha256Hex } from './segment-hash.ts';
 
@@ -45,28 +45,19 @@ export async function restoreCheckpoint(store: CheckpointStore, taskId: string, 
   const memory = options.into ? options.into(length).subarray(0, length) : new Uint8Array(length);
   if (memory.length < length) throw new RangeError(`restore needs ${length} bytes, the target has ${memory.length}`);
 
-  // Which segments hold at least one live page, per manifest: only those are read.
-  const needed = new Map<string, { manifest: number; bytes: number; hash: string; pages: number[] }>();
   for (let page = 0; page < head.memoryPages; page++) {
-    const m = view.source[page]!;
-    if (m < 0) {
-      memory.fill(0, page * pageSize, (page + 1) * pageSize);
-      continue;
-    }
-    const key = `${m}:${view.segment[page]}`;
-    let entry = needed.get(key);
-    if (!entry) needed.set(key, (entry = { manifest: m, ...chain[m]!.segments[view.segment[page]!]!, pages: [] }));
-    entry.pages.push(page);
+    if (view.source[page]! < 0) memory.fill(0, page * pageSize, (page + 1) * pageSize);
   }
 
   let bytesRead = 0;
-  const wanted = [...needed.entries()];
+  // Only segments that hold at least one live page are read.
+  const wanted = segmentReads(chain, view);
   for (let i = 0; i < wanted.length; i += READ_BATCH) {
     const batch = wanted.slice(i, i + READ_BATCH);
     const tx = store.db.transaction('segments');
-    const buffers = await Promise.all(batch.map(([, ref]) => tx.store.get(ref.hash)));
+    const buffers = await Promise.all(batch.map((ref) => tx.store.get(ref.hash)));
     await Promise.all(
-      batch.map(async ([, ref], j) => {
+      batch.map(async (ref, j) => {
         const buffer = buffers[j];
         const where = `${taskId} checkpoint ${chain[ref.manifest]!.seq} segment ${ref.hash}`;
         if (!buffer) throw new CheckpointCorruptError(`${where} is missing`);

@@ -1,28 +1,32 @@
 /**
  * Checkpoints to and from the coordinator over the volunteer's socket
- * (DESIGN.md §5): an upload asks which segments the coordinator lacks, sends
- * those one at a time, each waiting for its ack (so a slow link holds the
- * upload back instead of piling up in memory), then the manifests base
- * first; the last ack means the checkpoint is durable there. A resume
- * fetches its chain's segments the same way. Every call carries the task's
- * lease: the coordinator refuses anyone else.
+ * (DESIGN.md §5), one request per step, each waiting for its ack: which
+ * segments the coordinator lacks, a segment, a manifest (its ack means the
+ * checkpoint is durable there), a segment to resume from, halted, resumed.
+ * checkpoint-uploader.ts decides what to send and how many at once. Every
+ * call carries the task's lease: the coordinator refuses anyone else.
  */
+import { chainSegments } from '../../shared/checkpoint-format.ts';
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
-import { chainSegments } from '../checkpoint/chain-transfer.ts';
-import type { ExportedChain } from '../checkpoint/checkpoint-worker-protocol.ts';
 import type { VolunteerSocket } from './connection.ts';
 import { request } from './request.ts';
 
+type Task = Pick<TaskAssignment, 'taskId' | 'lease'>;
+
 export interface CheckpointTransport {
-  /** Uploads a chain; resolves once the coordinator acknowledged its newest manifest. */
-  upload(task: TaskAssignment, exported: ExportedChain): Promise<{ segmentsSent: number }>;
+  /** Of these segments, the ones the coordinator does not hold. */
+  missing(task: Task, hashes: string[]): Promise<string[]>;
+  /** Stores one segment there (checked against its hash). */
+  segment(task: Task, hash: string, data: ArrayBuffer): Promise<void>;
+  /** Commits a manifest there, once its parent and segments are there; resolves when it is durable. */
+  manifest(task: Task, manifest: CheckpointManifest): Promise<void>;
   /** The bytes of every segment `chain` names, by hash. */
-  fetch(task: TaskAssignment, chain: readonly CheckpointManifest[]): Promise<Map<string, ArrayBuffer>>;
+  fetch(task: Task, chain: readonly CheckpointManifest[]): Promise<Map<string, ArrayBuffer>>;
   /** The task stopped after checkpoint `seq` (acknowledged): the coordinator requeues it from there. */
-  halted(task: TaskAssignment, seq: number): Promise<void>;
+  halted(task: Task, seq: number): Promise<void>;
   /** The task continues from checkpoint `seq`. */
-  resumed(task: TaskAssignment, seq: number, from: 'local' | 'coordinator'): Promise<void>;
+  resumed(task: Task, seq: number, from: 'local' | 'coordinator'): Promise<void>;
 }
 
 /** socket.io hands binary to the browser as an ArrayBuffer, to Node as a Buffer. */
@@ -35,19 +39,20 @@ function asArrayBuffer(data: unknown): ArrayBuffer {
 /** `socket()`: the volunteer's socket, looked up at each call (the page builds its connection after its task host). */
 export function socketCheckpointTransport(socket: () => VolunteerSocket): CheckpointTransport {
   return {
-    async upload({ taskId, lease }, { chain, hashes, segments }) {
-      const { missing } = await request(socket(), 'checkpoint:missing', { taskId, lease, hashes });
-      const wanted = new Set(missing);
-      for (const [i, hash] of hashes.entries()) {
-        if (wanted.has(hash)) await request(socket(), 'checkpoint:segment', { taskId, lease, hash, data: new Uint8Array(segments[i]!) });
-      }
-      for (const manifest of chain) await request(socket(), 'checkpoint:manifest', { taskId, lease, manifest });
-      return { segmentsSent: wanted.size };
+    async missing({ taskId, lease }, hashes) {
+      return (await request(socket(), 'checkpoint:missing', { taskId, lease, hashes })).missing;
+    },
+    async segment({ taskId, lease }, hash, data) {
+      await request(socket(), 'checkpoint:segment', { taskId, lease, hash, data: new Uint8Array(data) });
+    },
+    async manifest({ taskId, lease }, manifest) {
+      await request(socket(), 'checkpoint:manifest', { taskId, lease, manifest });
     },
     async fetch({ taskId, lease }, chain) {
-      const segments = new Map<string, ArrayBuffer>();
-      for (const hash of chainSegments(chain)) segments.set(hash, asArrayBuffer(await request(socket(), 'checkpoint:fetch', { taskId, lease, hash })));
-      return segments;
+      const hashes = chainSegments(chain);
+      // A few requests in flight keep the link busy; the coordinator answers them in order.
+      const bytes = await inWindows(hashes, 4, (hash) => request(socket(), 'checkpoint:fetch', { taskId, lease, hash }).then(asArrayBuffer));
+      return new Map(hashes.map((hash, i) => [hash, bytes[i]!]));
     },
     async halted({ taskId, lease }, seq) {
       await request(socket(), 'task:halted', { taskId, lease, seq });
@@ -56,4 +61,18 @@ export function socketCheckpointTransport(socket: () => VolunteerSocket): Checkp
       await request(socket(), 'task:resumed', { taskId, lease, seq, from });
     },
   };
+}
+
+/** Maps `items` through `each` with at most `window` calls pending at once, keeping the order. */
+export async function inWindows<T, R>(items: readonly T[], window: number, each: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await each(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, items.length) }, lane));
+  return results;
 }

@@ -1,6 +1,7 @@
 /**
  * The page's handle on one task's checkpoint worker: its requests answered
- * one at a time as promises, its reports as callbacks. A worker that dies or
+ * as promises, one at a time (later ones wait their turn), its reports as
+ * callbacks. A worker that dies or
  * answers `error` outside a request ends checkpointing for the task, never
  * the task itself.
  */
@@ -8,7 +9,6 @@ import type {
   CheckpointWorkerEvent,
   CheckpointWorkerRequest,
   CheckpointWorkerStart,
-  ExportedChain,
   RestoredCheckpoint,
   SerializedError,
 } from '../checkpoint/checkpoint-worker-protocol.ts';
@@ -27,11 +27,14 @@ export interface CheckpointWorkerHandlers {
   broken(error: SerializedError): void;
 }
 
-type Reply = 'imported' | 'exported' | 'restored' | 'ready' | 'closed';
+type Reply = 'imported' | 'chain' | 'segments' | 'halted' | 'restored' | 'ready' | 'closed';
 
 export class CheckpointWorkerClient {
   private readonly worker: Worker;
   private waiting: { reply: Reply; resolve: (event: CheckpointWorkerEvent) => void; reject: (error: Error) => void } | undefined;
+  /** Settles when the request before the next one has been answered. */
+  private turn: Promise<unknown> = Promise.resolve();
+  private terminated = false;
 
   constructor(
     name: string,
@@ -43,9 +46,9 @@ export class CheckpointWorkerClient {
     this.worker.onerror = (event) => this.fail({ name: 'WorkerError', message: event.message || 'the checkpoint worker failed to load' });
   }
 
-  /** Rebuilds the task's newest checkpoint into `into`; null when this volunteer holds none. */
-  async restore(taskId: string, into: WebAssembly.Memory, dbName?: string): Promise<RestoredCheckpoint | null> {
-    const event = await this.request('restored', { type: 'restore', taskId, into, ...(dbName === undefined ? {} : { dbName }) });
+  /** Rebuilds the task's newest checkpoint (or `seq`, dropping newer ones) into `into`; null when this volunteer holds none. */
+  async restore(taskId: string, into: WebAssembly.Memory, dbName?: string, seq?: number): Promise<RestoredCheckpoint | null> {
+    const event = await this.request('restored', { type: 'restore', taskId, into, ...(dbName === undefined ? {} : { dbName }), ...(seq === undefined ? {} : { seq }) });
     return event.type === 'restored' ? event.restored : null;
   }
 
@@ -54,11 +57,21 @@ export class CheckpointWorkerClient {
     await this.request('imported', { type: 'import', taskId, chain, segments, ...(dbName === undefined ? {} : { dbName }) }, [...segments.values()]);
   }
 
-  /** Stops checkpointing and reads checkpoint `seq`'s chain and segments out, for the coordinator. */
-  async exportChain(seq: number): Promise<ExportedChain> {
-    const event = await this.request('exported', { type: 'export', seq });
-    if (event.type !== 'exported') throw new Error(`expected the exported chain, got '${event.type}'`);
-    return event.exported;
+  /** The chain of committed checkpoint `seq`, base first. */
+  async chain(seq: number): Promise<CheckpointManifest[]> {
+    const event = await this.request('chain', { type: 'chain', seq });
+    return event.type === 'chain' ? event.chain : [];
+  }
+
+  /** The bytes of committed segments, in the order asked. */
+  async segments(hashes: string[]): Promise<ArrayBuffer[]> {
+    const event = await this.request('segments', { type: 'segments', hashes });
+    return event.type === 'segments' ? event.segments : [];
+  }
+
+  /** Takes no more checkpoints; resolves once one being saved has settled. */
+  async halt(): Promise<void> {
+    await this.request('halted', { type: 'halt' });
   }
 
   async start(start: Omit<CheckpointWorkerStart, 'type'>): Promise<void> {
@@ -73,17 +86,23 @@ export class CheckpointWorkerClient {
   }
 
   terminate(): void {
+    this.terminated = true;
     this.worker.terminate();
     this.waiting?.reject(new Error('the checkpoint worker was terminated'));
     this.waiting = undefined;
   }
 
   private request(reply: Reply, message: CheckpointWorkerRequest, transfer: Transferable[] = []): Promise<CheckpointWorkerEvent> {
-    if (this.waiting) return Promise.reject(new Error(`the checkpoint worker is still answering a request for '${this.waiting.reply}'`));
-    return new Promise((resolve, reject) => {
-      this.waiting = { reply, resolve, reject };
-      this.worker.postMessage(message, transfer);
-    });
+    const answered = this.turn.then(
+      () =>
+        new Promise<CheckpointWorkerEvent>((resolve, reject) => {
+          if (this.terminated) return reject(new Error('the checkpoint worker was terminated'));
+          this.waiting = { reply, resolve, reject };
+          this.worker.postMessage(message, transfer);
+        }),
+    );
+    this.turn = answered.catch(() => undefined);
+    return answered;
   }
 
   private receive(event: CheckpointWorkerEvent): void {

@@ -1,13 +1,13 @@
 /**
  * The volunteer's link to the coordinator: socket.io on `/volunteer`, which
  * reconnects by itself. On every (re)connect it says hello with the leases it
- * still holds, renews them with heartbeats, and takes assignments while it has
- * free slots.
+ * still holds and the checkpoints it keeps locally, renews the leases with
+ * heartbeats, and takes assignments while it has free slots.
  */
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import { HEARTBEAT_MS } from '../../shared/limits.ts';
-import type { ServerToVolunteer, TaskAssignment, VolunteerToServer } from '../../shared/volunteer-protocol.ts';
+import type { Hello, ServerToVolunteer, TaskAssignment, VolunteerToServer } from '../../shared/volunteer-protocol.ts';
 import { request } from './request.ts';
 
 export type VolunteerSocket = Socket<ServerToVolunteer, VolunteerToServer>;
@@ -17,8 +17,12 @@ export interface ConnectionEvents {
   assigned(task: TaskAssignment): boolean;
   /** The coordinator no longer counts these leases as ours: stop their tasks. */
   lost(leases: string[]): void;
-  /** The coordinator wants this task moved to another volunteer through a checkpoint. */
-  migrate(taskId: string): void;
+  /** The coordinator wants this task halted through a checkpoint (to move it, or to preempt it). */
+  halt(taskId: string): void;
+  /** The coordinator wants a checkpoint of this task now. */
+  checkpointNow(taskId: string): void;
+  /** Of the local checkpoints the hello reported, those the coordinator will never resume from. */
+  forget(taskIds: string[]): void;
   /** The coordinator stopped this task (job cancelled, lease expired). */
   cancelled(taskId: string): void;
   /** Connected, disconnected, or a hello was answered. */
@@ -40,6 +44,8 @@ export class Connection {
     private readonly identity: VolunteerIdentity,
     private readonly slots: () => number,
     private readonly leases: () => string[],
+    /** The checkpoints this page holds locally, for the hello. */
+    private readonly held: () => Promise<Hello['held']>,
     private readonly events: ConnectionEvents,
   ) {
     this.socket = io('/volunteer', { transports: ['websocket'], reconnectionDelayMax: 2_000 });
@@ -54,7 +60,8 @@ export class Connection {
       ack(accepted ? { ok: true, value: null } : { ok: false, error: { name: 'Conflict', message: 'no free slot' } });
     });
     this.socket.on('task:cancel', ({ taskId }) => this.events.cancelled(taskId));
-    this.socket.on('task:migrate', ({ taskId }) => this.events.migrate(taskId));
+    this.socket.on('task:halt', ({ taskId }) => this.events.halt(taskId));
+    this.socket.on('task:checkpoint-now', ({ taskId }) => this.events.checkpointNow(taskId));
   }
 
   get connected(): boolean {
@@ -78,13 +85,16 @@ export class Connection {
 
   async #hello(): Promise<void> {
     try {
+      const held = await this.held();
       const welcome = await request(this.socket, 'hello', {
         ...this.identity,
         slots: this.slots(),
         leases: this.leases(),
+        held,
       });
       const kept = new Set(welcome.leases);
       this.events.lost(this.leases().filter((l) => !kept.has(l)));
+      if (welcome.forget.length > 0) this.events.forget(welcome.forget);
       this.welcomed = true;
       clearInterval(this.#heartbeat);
       this.#heartbeat = setInterval(() => void this.#beat(), welcome.heartbeatMs || HEARTBEAT_MS);

@@ -7,7 +7,10 @@ import { Connection } from './connection.ts';
 import type { VolunteerSocket } from './connection.ts';
 import { request } from './request.ts';
 import { socketCheckpointTransport } from './checkpoint-transport.ts';
+import type { UploadRecord } from './checkpoint-uploader.ts';
 import { claimVolunteerId } from './identity.ts';
+import { forgetTasks, heldCheckpoints } from './local-checkpoints.ts';
+import type { HeldCheckpoint } from './local-checkpoints.ts';
 import { TaskHost } from './task-host.ts';
 import type { TaskReporter } from './task-host.ts';
 import { render } from './view.ts';
@@ -33,9 +36,16 @@ async function main(): Promise<void> {
     failed: 0,
     tasks: [],
     isolated: globalThis.crossOriginIsolated === true,
+    local: [],
   };
+  /** Checkpoints in IndexedDB of tasks not running here, as of the last hello (the coordinator may give those back). */
+  let stored: HeldCheckpoint[] = [];
   const redraw = () => {
     state.tasks = host.tasks();
+    const running = host.holdings();
+    // The newest one per task (heldCheckpoints lists each task's newest first).
+    const waiting = stored.filter((h, i) => !running.some((r) => r.taskId === h.taskId) && stored.findIndex((o) => o.taskId === h.taskId) === i);
+    state.local = [...running, ...waiting.map(({ taskId, seq, bytes, at }) => ({ taskId, seq, bytes, at, acknowledged: true }))];
     state.connected = connection.connected && connection.welcomed;
     render(root, state);
   };
@@ -58,7 +68,14 @@ async function main(): Promise<void> {
       report(request(connection.socket, 'task:checkpoint', payload));
     },
     released: ({ taskId, lease }) => report(request(connection.socket, 'task:release', { taskId, lease })),
+    uploaded: (record) => {
+      stats.uploads.push(record);
+      redraw();
+    },
   };
+  // What this page uploaded, for benchmarks and the curious (devtools): `volunteerStats.uploads`.
+  const stats = { uploads: [] as UploadRecord[] };
+  Object.assign(globalThis, { volunteerStats: stats });
   // A refused or lost report leaves the lease to expire: the task then runs again elsewhere.
   const report = (sent: Promise<unknown>) => void sent.catch((error) => console.warn('the coordinator refused a report', error));
 
@@ -68,6 +85,11 @@ async function main(): Promise<void> {
     { volunteerId: state.volunteerId, name: state.name, cores },
     slots,
     () => host.leases(),
+    async () => {
+      const here = new Set(host.tasks().map((t) => t.assignment.taskId));
+      stored = (await heldCheckpoints()).filter((h) => !here.has(h.taskId));
+      return stored.map(({ taskId, seq, digest }) => ({ taskId, seq, digest }));
+    },
     {
       assigned: (task: TaskAssignment) => {
         if (host.size >= slots()) return false;
@@ -75,7 +97,15 @@ async function main(): Promise<void> {
         return true;
       },
       lost: (leases) => host.stop(leases),
-      migrate: (taskId) => void host.migrate(taskId),
+      halt: (taskId) => void host.halt(taskId),
+      checkpointNow: (taskId) => host.checkpointNow(taskId),
+      forget: (taskIds) => {
+        const here = new Set(host.tasks().map((t) => t.assignment.taskId));
+        const gone = taskIds.filter((id) => !here.has(id));
+        stored = stored.filter((h) => !gone.includes(h.taskId));
+        void forgetTasks(gone).catch((error) => console.warn('could not prune local checkpoints', error));
+        redraw();
+      },
       cancelled: (taskId) => {
         const task = host.byTaskId(taskId);
         if (task) host.stop([task.assignment.lease], false);
@@ -86,11 +116,8 @@ async function main(): Promise<void> {
 
   root.querySelector('#pause')?.addEventListener('click', () => {
     state.paused = !state.paused;
-    if (state.paused) {
-      // Until issue 5 preempts through checkpoints, pausing gives the tasks back to run elsewhere from the start.
-      for (const task of host.tasks()) reporter.released(task.assignment);
-      host.stop(host.leases());
-    }
+    // Pausing preempts this page's tasks: each halts through a checkpoint the coordinator holds and continues elsewhere.
+    if (state.paused) for (const task of host.tasks()) void host.halt(task.assignment.taskId);
     void connection.setSlots(slots()).catch((error) => console.warn('could not change slots', error));
     redraw();
   });

@@ -23,12 +23,13 @@ import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 import { CheckpointChannel } from '../checkpoint/checkpoint-channel.ts';
 import type { CheckpointReport } from '../checkpoint/checkpoint-session.ts';
-import type { ExportedChain, RestoredCheckpoint, SerializedError } from '../checkpoint/checkpoint-worker-protocol.ts';
+import type { RestoredCheckpoint, SerializedError } from '../checkpoint/checkpoint-worker-protocol.ts';
 import { createShadowMemory } from '../checkpoint/page-diff.ts';
 import { requestCheckpoint } from '../checkpoint/tracker-words.ts';
 import { createTrackerMemory } from '../runtime/checkpointable/tracker-memory.ts';
 import type { CheckpointLink } from '../runtime/task-protocol.ts';
 import { CheckpointWorkerClient } from './checkpoint-worker-client.ts';
+import type { CommittedSource } from './checkpoint-uploader.ts';
 
 const WASM_PAGE = 65536;
 /** Replacements of a failed checkpoint worker per task before checkpointing stops. */
@@ -52,8 +53,12 @@ export interface CheckpointingOptions {
   tracking: 'barrier' | 'diff';
   /** Continue from this volunteer's newest checkpoint of the task, if it holds one. */
   resume: boolean;
+  /** With `resume`: continue from this local checkpoint instead of the newest (the newer ones are dropped). */
+  resumeAt?: number;
   /** A chain from the coordinator (its segments by hash) to replace the task's local checkpoints first: `resume` then continues from it. */
   seed?: { chain: CheckpointManifest[]; segments: Map<string, ArrayBuffer> };
+  /** Hand each committed checkpoint's segment bytes to `onReport` (in `segments`), for an upload. */
+  keepSegments?: boolean;
   onReport(report: CommittedCheckpoint): void;
   onProblem(problem: string): void;
   /** @default CHECKPOINT_WORKER_URL */
@@ -75,8 +80,10 @@ export interface TaskCheckpointing {
    * had not reached the page yet).
    */
   checkpointNow(): Promise<CommittedCheckpoint>;
-  /** Stops checkpointing (the task halts) and reads checkpoint `seq`'s chain out for the coordinator. */
-  exportChain(seq: number): Promise<ExportedChain>;
+  /** Committed checkpoints, read for an upload (the current checkpoint worker's store). */
+  committed: CommittedSource;
+  /** The task halts: no checkpoint is taken after those committed or being saved (resolves once those settled). */
+  halt(): Promise<void>;
   /** Swaps the checkpoint worker for a new one (it failed or stopped answering); resolves once the new one runs. */
   replaceWorker(reason: string): Promise<void>;
   /** Ends checkpointing; `deleteCheckpoints` when the task is over. */
@@ -130,6 +137,7 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
     memory: shadow ?? memory,
     parent,
     intervalMs: options.intervalMs,
+    ...(options.keepSegments ? { writer: { keepSegments: true } } : {}),
     ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
   });
 
@@ -153,7 +161,7 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
 
   try {
     if (options.seed) await worker.import(taskId, options.seed.chain, options.seed.segments, options.dbName);
-    const restored = options.resume ? await worker.restore(taskId, memory, options.dbName) : null;
+    const restored = options.resume ? await worker.restore(taskId, memory, options.dbName, options.resumeAt) : null;
     const tracker = createTrackerMemory({ maxBytes, pageSize, firstInterval: restored ? restored.seq + 1 : 1 });
     await worker.start(startOptions(tracker.buffers, restored?.seq ?? null));
     link = {
@@ -177,7 +185,8 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
           waiters.push({ after: lastStop, resolve });
           requestCheckpoint(link.buffers.tracker);
         }),
-      exportChain: (seq) => worker.exportChain(seq),
+      committed: { chain: (seq) => worker.chain(seq), segments: (hashes) => worker.segments(hashes) },
+      halt: () => worker.halt(),
       replaceWorker,
       close: (deleteCheckpoints) => {
         closed = true;

@@ -4,25 +4,39 @@
  * never has to cooperate.
  *
  * Each task also gets a checkpoint worker (task-checkpointing.ts) that saves
- * a checkpoint every `checkpointIntervalMs` to this origin's IndexedDB. If it
- * cannot start (no IndexedDB, say), the task runs on without checkpoints.
- * A task that finishes, fails or is cancelled deletes its checkpoints; one
- * whose lease was lost keeps them (issue 5 resumes from them).
+ * a checkpoint every `checkpointIntervalMs` to this origin's IndexedDB, and
+ * an uploader that sends each committed one to the coordinator (issue 5). If
+ * checkpointing cannot start (no IndexedDB, say), the task runs on without.
+ * A task that finishes, fails or is cancelled deletes its local checkpoints;
+ * one halted or lost keeps them, so this volunteer can resume it again.
  *
- * Migration (issue 4): asked to, the host takes a checkpoint now, halts the
- * task (terminates its compute worker), uploads that checkpoint and says so;
- * the coordinator gives the task to another volunteer, whose host fetches
- * the chain, imports it into its own IndexedDB and resumes from it.
+ * Halting (migration, preemption, this page's pause): take a checkpoint now,
+ * terminate the compute worker, make sure the coordinator holds that
+ * checkpoint, and say so; the coordinator requeues the task from there. A
+ * task given with a checkpoint to continue from resumes from this volunteer's
+ * IndexedDB if it holds that checkpoint, else from the coordinator's copy.
  */
 import * as Comlink from 'comlink';
 import type { OutputStream } from '../../shared/states.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../runtime/task-protocol.ts';
 import type { CheckpointTransport } from './checkpoint-transport.ts';
+import { CheckpointUploader } from './checkpoint-uploader.ts';
+import type { UploadRecord } from './checkpoint-uploader.ts';
+import { resumeSource } from './task-resume.ts';
 import { startCheckpointing } from './task-checkpointing.ts';
 import type { CommittedCheckpoint, TaskCheckpointing } from './task-checkpointing.ts';
+import type { LocalHolding } from './view.ts';
 
 const COMPUTE_WORKER_URL = '/build/compute-worker.js';
+/** A halt gives the task back without a checkpoint if none commits within this long (its checkpoint worker is stuck). */
+const HALT_CHECKPOINT_MS = 30_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Where a task's events go (the coordinator connection). */
 export interface TaskReporter {
@@ -31,8 +45,10 @@ export interface TaskReporter {
   finished(task: TaskAssignment, outcome: TaskOutcome): void;
   failed(task: TaskAssignment, error: { name: string; message: string }): void;
   checkpointed(task: TaskAssignment, checkpoint: CommittedCheckpoint): void;
-  /** Gives the task back unfinished: it runs again elsewhere, from the start. */
+  /** Gives the task back unfinished: it runs again elsewhere, from the coordinator's newest checkpoint or the start. */
   released(task: TaskAssignment): void;
+  /** A checkpoint reached the coordinator. */
+  uploaded(record: UploadRecord): void;
 }
 
 export interface RunningTask {
@@ -44,7 +60,10 @@ export interface RunningTask {
 interface Entry extends RunningTask {
   readonly worker: Worker;
   checkpointing?: TaskCheckpointing;
-  /** Halted for a migration: the entry stays (its lease too) until the upload is done, but nothing it does counts. */
+  uploader?: CheckpointUploader;
+  /** The newest local checkpoint, for the page's list. */
+  newest?: { seq: number; bytes: number; at: number };
+  /** Halting: the entry stays (its lease too) until the coordinator holds the checkpoint, but nothing it does counts. */
   halted?: boolean;
 }
 
@@ -75,6 +94,13 @@ export class TaskHost {
     return this.tasks().map((t) => t.assignment.lease);
   }
 
+  /** The newest local checkpoint of each running task. */
+  holdings(): LocalHolding[] {
+    return [...this.#running.values()].flatMap(({ assignment, newest, uploader }) =>
+      newest ? [{ taskId: assignment.taskId, ...newest, acknowledged: (uploader?.acknowledged ?? 0) >= newest.seq }] : [],
+    );
+  }
+
   start(assignment: TaskAssignment): void {
     const worker = new Worker(COMPUTE_WORKER_URL, { type: 'module', name: `task ${assignment.taskId}` });
     const entry: Entry = { assignment, worker, startedAt: performance.now(), progress: 0 };
@@ -89,8 +115,9 @@ export class TaskHost {
     const spec = taskSpec(assignment);
     const { resume } = assignment;
     try {
-      const seed = resume && { chain: resume.chain, segments: await this.transport.fetch(assignment, resume.chain) };
+      const source = resume && (await resumeSource(assignment, this.transport));
       if (!live()) return;
+      let chainBytes = 0;
       entry.checkpointing = await startCheckpointing({
         taskId: assignment.taskId,
         memory: assignment.memory,
@@ -98,16 +125,27 @@ export class TaskHost {
         intervalMs: assignment.checkpointIntervalMs,
         tracking: assignment.program.format === 'wasm' ? 'barrier' : 'diff',
         resume: resume !== undefined,
-        ...(seed && { seed }),
-        onReport: (report) => live() && this.reporter.checkpointed(assignment, report),
+        ...(resume && { resumeAt: resume.seq }),
+        ...(source?.seed && { seed: source.seed }),
+        keepSegments: true,
+        onReport: ({ segments, ...report }) => {
+          if (!live()) return;
+          chainBytes += report.storedBytes;
+          entry.newest = { seq: report.seq, bytes: chainBytes, at: Date.now() };
+          this.reporter.checkpointed(assignment, report);
+          entry.uploader?.offer(report.seq, segments);
+          this.onChange();
+        },
         onProblem: (problem) => console.warn(`[task ${assignment.taskId}] ${problem}`),
       });
       if (!live()) return entry.checkpointing.terminate();
       spec.checkpoint = entry.checkpointing.link;
-      if (resume) {
-        const restored = entry.checkpointing.restored?.seq;
-        if (restored !== resume.seq) throw new Error(`restored checkpoint ${restored ?? 'none'} instead of ${resume.seq}`);
-        await this.transport.resumed(assignment, resume.seq, 'coordinator');
+      const restored = entry.checkpointing.restored;
+      chainBytes = restored?.bytesRead ?? 0;
+      entry.uploader = new CheckpointUploader(assignment, entry.checkpointing.committed, this.transport, (record) => this.reporter.uploaded(record), resume?.seq ?? null);
+      if (resume && source) {
+        if (restored?.seq !== resume.seq) throw new Error(`restored checkpoint ${restored?.seq ?? 'none'} instead of ${resume.seq}`);
+        await this.transport.resumed(assignment, resume.seq, source.from);
       }
     } catch (error) {
       // The coordinator already cut the output to the checkpoint's: such a task cannot start over here.
@@ -141,7 +179,7 @@ export class TaskHost {
 
   /**
    * Stops tasks without reporting them (their leases are gone, or the job was
-   * cancelled). `keepCheckpoints` when the task may come back here (issue 5).
+   * cancelled). `keepCheckpoints` when the task may come back here.
    */
   stop(leases: Iterable<string>, keepCheckpoints = true): void {
     for (const lease of leases) {
@@ -154,29 +192,35 @@ export class TaskHost {
     this.onChange();
   }
 
+  /** Takes a checkpoint of the task now (it is uploaded like the others). */
+  checkpointNow(taskId: string): void {
+    void this.#entryOf(taskId)?.checkpointing?.checkpointNow();
+  }
+
   /**
-   * Moves a task to another volunteer: checkpoint now, halt, upload, tell the
-   * coordinator. A task that is not checkpointed is given back to start over.
+   * Halts a task through a checkpoint the coordinator holds, for a migration,
+   * a preemption or this page's pause. A task without checkpoints is given
+   * back instead (it continues from the coordinator's newest, or starts over).
    */
-  async migrate(taskId: string): Promise<void> {
-    const entry = [...this.#running.values()].find((e) => e.assignment.taskId === taskId);
-    if (!entry) return;
-    const { assignment, checkpointing } = entry;
-    const live = () => this.#running.get(assignment.lease) === entry;
+  async halt(taskId: string): Promise<void> {
+    const entry = this.#entryOf(taskId);
+    if (!entry || entry.halted) return;
+    const { assignment, checkpointing, uploader } = entry;
+    const present = () => this.#running.get(assignment.lease) === entry;
     try {
-      if (!checkpointing) throw new Error('it runs without checkpoints');
-      const { seq } = await checkpointing.checkpointNow();
-      if (!live()) return; // it ended meanwhile
+      if (!checkpointing || !uploader) throw new Error('it runs without checkpoints');
+      const { seq } = await withTimeout(checkpointing.checkpointNow(), HALT_CHECKPOINT_MS, 'no checkpoint committed');
+      if (!present()) return; // it ended meanwhile
       // Halted: what it computes or prints after checkpoint `seq` does not count (the coordinator cuts the output there).
-      // The entry stays until the coordinator has the checkpoint, so heartbeats keep the lease. Chromium lets a busy
-      // worker run on for up to 2 s after terminate() (Blink's forcible termination delay): `halted` mutes it meanwhile.
+      // Chromium lets a busy worker run on for up to 2 s after terminate() (Blink's forcible termination delay): `halted` mutes it.
       entry.halted = true;
       entry.worker.terminate();
-      await this.transport.upload(assignment, await checkpointing.exportChain(seq));
+      await checkpointing.halt();
+      await uploader.through(seq);
       await this.transport.halted(assignment, seq);
     } catch (error) {
-      console.warn(`[task ${taskId}] migration failed; giving the task back:`, error);
-      if (live()) this.reporter.released(assignment);
+      console.warn(`[task ${taskId}] halting through a checkpoint failed; giving the task back:`, error);
+      if (present()) this.reporter.released(assignment);
     }
     this.stop([assignment.lease]);
   }
@@ -187,7 +231,11 @@ export class TaskHost {
   }
 
   byTaskId(taskId: string): RunningTask | undefined {
-    return this.tasks().find((t) => t.assignment.taskId === taskId);
+    return this.#entryOf(taskId);
+  }
+
+  #entryOf(taskId: string): Entry | undefined {
+    return [...this.#running.values()].find((e) => e.assignment.taskId === taskId);
   }
 
   #end(entry: Entry, result: TaskOutcome | { name: string; message: string }): void {

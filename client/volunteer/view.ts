@@ -1,4 +1,5 @@
 /** The volunteer page's view: plain DOM, redrawn on change (a handful of rows). */
+import { formatBytes } from '../dashboard/format.ts';
 import type { RunningTask } from './task-host.ts';
 
 export interface VolunteerState {
@@ -51,6 +52,41 @@ function taskRow(task: RunningTask): HTMLElement {
   return row;
 }
 
+function localRow(held: LocalHolding): HTMLElement {
+  const row = element(
+    'tr',
+    {},
+    element('td', { className: 'mono', title: held.taskId }, held.taskId),
+    element('td', { className: 'num' }, `#${held.seq}`),
+    element('td', { className: 'num' }, formatBytes(held.bytes)),
+    element('td', { title: new Date(held.at).toLocaleString() }, new Date(held.at).toLocaleTimeString()),
+    element(
+      'td',
+      { className: held.acknowledged ? 'durable' : 'pending' },
+      held.acknowledged ? 'here and on the coordinator' : 'only here',
+    ),
+  );
+  row.dataset.taskId = held.taskId;
+  row.dataset.seq = String(held.seq);
+  row.dataset.acknowledged = String(held.acknowledged);
+  return row;
+}
+
+/** The checkpoints this tab keeps in its IndexedDB, newest per task; always present, so tests and users find it empty too. */
+function localCheckpoints(local: readonly LocalHolding[]): HTMLElement {
+  const box = element('div', { id: 'local-checkpoints' });
+  box.dataset.count = String(local.length);
+  if (local.length === 0) {
+    box.append(element('p', { className: 'empty' }, 'No checkpoints kept in this tab.'));
+    return box;
+  }
+  const column = (label: string, className = '') => element('th', { scope: 'col', className }, label);
+  const head = element('tr', {}, column('Task'), column('Checkpoint', 'num'), column('Size', 'num'), column('Taken'), column('Kept'));
+  const newestFirst = [...local].sort((a, b) => b.at - a.at);
+  box.append(element('table', { className: 'local' }, element('thead', {}, head), element('tbody', {}, ...newestFirst.map(localRow))));
+  return box;
+}
+
 export function render(root: HTMLElement, state: VolunteerState): void {
   const status = !state.isolated
     ? 'This page is not cross-origin isolated: it cannot run tasks.'
@@ -65,6 +101,7 @@ export function render(root: HTMLElement, state: VolunteerState): void {
   const empty = element('p', { className: 'empty' }, state.paused ? 'Nothing runs while paused.' : 'Waiting for work…');
   root.querySelector('#status')?.replaceWith(statusNode);
   root.querySelector('#task-area')?.replaceChildren(state.tasks.length ? list : empty);
+  root.querySelector('#local-checkpoints')?.replaceWith(localCheckpoints(state.local));
   const counts = root.querySelector('#counts');
   if (counts) counts.textContent = `${state.completed} finished · ${state.failed} failed · id ${state.volunteerId}`;
   const pause = root.querySelector<HTMLButtonElement>('#pause');

@@ -57,12 +57,10 @@ export class CheckpointService {
     this.onStored(taskId, manifest.seq);
   }
 
-  /** A segment of the checkpoint this task was given to resume from. */
+  /** A segment of the chain this task was given to resume from (compaction may have replaced that chain since: its blobs outlive it for a while). */
   fetchSegment(link: VolunteerLink, taskId: string, lease: string, hash: string): Uint8Array {
-    this.scheduler.holder(link, taskId, lease);
-    const seq = this.store.tasks.get(taskId)?.resumeSeq;
-    const named = seq !== undefined && this.store.checkpoints.chain(taskId, seq).some((m) => m.segments.some((s) => s.hash === hash));
-    const bytes = named ? this.blobs.get(hash) : undefined;
+    const { resumeSegments } = this.scheduler.holder(link, taskId, lease);
+    const bytes = resumeSegments?.has(hash) ? this.blobs.get(hash) : undefined;
     if (!bytes) throw new GridError('NotFound', `task ${taskId} resumes from no checkpoint with segment ${hash}`);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

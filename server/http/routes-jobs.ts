@@ -1,6 +1,5 @@
 /** `/api/jobs`: post jobs, read them and their output, act on them (API.md). */
 import type { Hono, MiddlewareHandler } from 'hono';
-import { GridError } from '../../shared/errors.ts';
 import { postJobSchema } from '../../shared/http-api.ts';
 import { MAX_JSON_BYTES } from '../../shared/limits.ts';
 import type { JobService } from '../jobs/job-service.ts';
@@ -8,8 +7,8 @@ import { jobOutput, jobSummary, jobView } from '../jobs/job-views.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody, limitBody } from './body.ts';
 
-/** Actions that need checkpoints (issue 5): refused with 409 until then, after the job is found. */
-const NOT_YET = ['preempt', 'resume', 'checkpoint'] as const;
+/** Job actions of API.md answered 202 once durable: the work they start goes on after the answer. */
+const ACTIONS = ['cancel', 'preempt', 'resume', 'checkpoint'] as const;
 
 export function jobRoutes(app: Hono, store: Store, jobs: JobService, auth: MiddlewareHandler): void {
   app.post('/api/jobs', auth, limitBody(MAX_JSON_BYTES), async (c) => {
@@ -31,16 +30,11 @@ export function jobRoutes(app: Hono, store: Store, jobs: JobService, auth: Middl
 
   app.get('/api/jobs/:id/output', (c) => c.json(jobOutput(store, jobs.get(c.req.param('id')))));
 
-  app.post('/api/jobs/:id/cancel', auth, async (c) => {
-    jobs.cancel(c.req.param('id'));
-    await store.commit.durable();
-    return c.json({ ok: true }, 202);
-  });
-
-  for (const action of NOT_YET) {
-    app.post(`/api/jobs/:id/${action}`, auth, (c) => {
-      jobs.get(c.req.param('id'));
-      throw new GridError('NotSupported', `${action} needs checkpoints, which this coordinator does not take yet`);
+  for (const action of ACTIONS) {
+    app.post(`/api/jobs/:id/${action}`, auth, async (c) => {
+      jobs[action](c.req.param('id'));
+      await store.commit.durable();
+      return c.json({ ok: true }, 202);
     });
   }
 

@@ -73,6 +73,27 @@ export class JobService {
     this.scheduler.cancelJob(job);
   }
 
+  /** Halts the job's running tasks through checkpoints and holds its waiting ones until `resume`. */
+  preempt(id: string): void {
+    const job = this.get(id);
+    if (job.state !== 'queued' && job.state !== 'running') throw new GridError('Conflict', `job ${id} is ${job.state}: only a queued or running job can be preempted`);
+    this.scheduler.preemptJob(job);
+  }
+
+  /** Queues a preempted job's tasks again; each continues from its newest checkpoint on the coordinator. */
+  resume(id: string): void {
+    const job = this.get(id);
+    if (job.state !== 'preempted') throw new GridError('Conflict', `job ${id} is ${job.state}, not preempted`);
+    this.scheduler.resumeJob(job);
+  }
+
+  /** Asks every running task of the job for a checkpoint now (each is uploaded like any other). */
+  checkpoint(id: string): void {
+    const job = this.get(id);
+    if (job.state !== 'running') throw new GridError('Conflict', `job ${id} is ${job.state}, not running`);
+    this.scheduler.checkpointJob(job);
+  }
+
   /** Moves a running task to another volunteer through a checkpoint (Scheduler.migrate). `index` as it came in the URL. */
   migrate(id: string, index: string): void {
     const job = this.get(id);

@@ -23,7 +23,11 @@ export class SocketLink implements VolunteerLink {
     this.socket.emit('task:cancel', { taskId, reason });
   }
 
-  migrate(taskId: string): void {
-    this.socket.emit('task:migrate', { taskId });
+  halt(taskId: string, reason: 'migrate' | 'preempt'): void {
+    this.socket.emit('task:halt', { taskId, reason });
+  }
+
+  checkpointNow(taskId: string): void {
+    this.socket.emit('task:checkpoint-now', { taskId });
   }
 }

@@ -3,8 +3,15 @@ import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import type { JobRecord, ProgramRecord, TaskRecord } from '../store/records.ts';
 
-/** `chain`: the coordinator checkpoint the task continues from, base first (empty: it starts). */
-export function buildAssignment(task: TaskRecord, job: JobRecord, program: ProgramRecord, lease: string, chain: CheckpointManifest[] = []): TaskAssignment {
+/** `chain`: the coordinator checkpoint the task continues from, base first (empty: it starts), and `digest`, that checkpoint's as uploaded. */
+export function buildAssignment(
+  task: TaskRecord,
+  job: JobRecord,
+  program: ProgramRecord,
+  lease: string,
+  chain: CheckpointManifest[] = [],
+  digest?: string,
+): TaskAssignment {
   return {
     taskId: task.id,
     jobId: job.id,
@@ -25,6 +32,6 @@ export function buildAssignment(task: TaskRecord, job: JobRecord, program: Progr
     pageSize: job.pageSize,
     checkpointIntervalMs: job.checkpointIntervalMs,
     memory: program.memory,
-    ...(chain.length > 0 ? { resume: { seq: chain.at(-1)!.seq, chain } } : {}),
+    ...(chain.length > 0 ? { resume: { seq: chain.at(-1)!.seq, chain, ...(digest === undefined ? {} : { digest }) } } : {}),
   };
 }

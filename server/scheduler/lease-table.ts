@@ -16,8 +16,14 @@ export interface Lease<S> {
   expiresAt: number;
   /** Output stored so far under this lease, to enforce the per-task cap without a read. */
   readonly outputBytes: Record<OutputStream, number>;
-  /** Asked to checkpoint and halt so the task moves to another volunteer. */
-  migrating?: boolean;
+  /**
+   * Asked to checkpoint and halt: to move to another volunteer (`migrate`),
+   * because its job was preempted (`preempt`), or to free the slot for a
+   * higher-priority task (`priority`).
+   */
+  halting?: 'migrate' | 'preempt' | 'priority';
+  /** The segments the task was given to resume from: the only ones its volunteer may fetch. */
+  resumeSegments?: ReadonlySet<string>;
 }
 
 export class LeaseTable<S> {
@@ -68,6 +74,10 @@ export class LeaseTable<S> {
   /** Leases past their expiry. */
   expired(now: number): Lease<S>[] {
     return [...this.#byToken.values()].filter((l) => l.expiresAt < now);
+  }
+
+  all(): Lease<S>[] {
+    return [...this.#byToken.values()];
   }
 
   ofTask(taskId: string): Lease<S> | undefined {

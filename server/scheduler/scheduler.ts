@@ -3,21 +3,27 @@
  * its lease: assignment, progress, output, finish or failure, loss (disconnect,
  * `pagehide`, heartbeat silence) and requeue. Every state change is written
  * through the group commit, and a volunteer hears about it only once durable.
- * Claims: 62–65 build on this (preemption and migration come with checkpoints).
+ * A task can also be halted through a checkpoint (migration, preemption of
+ * its job or for a higher-priority task) and continue later from the
+ * coordinator's copy, or from the copy a reconnecting volunteer still holds.
+ * Claims 54–56, 62–65, 84–87, 103–107 (DESIGN.md §5).
  */
 import { GridError } from '../../shared/errors.ts';
 import { ACK_TIMEOUT_MS, HEARTBEAT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
+import { chainSegments } from '../../shared/checkpoint-format.ts';
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import { outputOffsetsOf } from '../../shared/task-state.ts';
 import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
 import { logger } from '../logger.ts';
-import type { JobRecord, ProgramRecord, TaskEnd } from '../store/records.ts';
+import type { JobRecord, TaskEnd, TaskRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { buildAssignment } from './assignment.ts';
 import { LeaseTable } from './lease-table.ts';
 import type { Lease } from './lease-table.ts';
+import { Lookup } from './lookup.ts';
+import { choosePreemptions } from './preemption.ts';
 import { VolunteerSession } from './session.ts';
 import type { VolunteerLink } from './session.ts';
 
@@ -25,6 +31,8 @@ const log = logger('scheduler');
 
 /** How often expired leases are looked for. */
 const SWEEP_MS = 500;
+/** Waiting tasks considered at once for preemption by priority. */
+const PREEMPT_LOOKAHEAD = 256;
 
 /** Who hears that something changed (the dashboards). */
 export interface ChangeListener {
@@ -87,9 +95,24 @@ export class Scheduler {
         kept.push(token);
       }
     }
+    const forget = new Set<string>();
+    for (const taskId of new Set(hello.held.map((h) => h.taskId))) {
+      const running = this.#leases.ofTask(taskId);
+      if (running && kept.includes(running.token)) continue;
+      const usable = hello.held.find((h) => h.taskId === taskId && this.#resumableFrom(taskId, h.seq, h.digest));
+      if (usable) session.held.set(taskId, { seq: usable.seq, digest: usable.digest });
+      else forget.add(taskId);
+    }
     this.changes.volunteers();
     this.#scheduleDispatch();
-    return { volunteerId: hello.volunteerId, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS, leases: kept };
+    return { volunteerId: hello.volunteerId, heartbeatMs: HEARTBEAT_MS, leaseMs: LEASE_MS, leases: kept, forget: [...forget] };
+  }
+
+  /** The task waits to continue from coordinator checkpoint `seq`, and that is the checkpoint with this digest. */
+  #resumableFrom(taskId: string, seq: number, digest: string): boolean {
+    const task = this.store.tasks.get(taskId);
+    const waiting = task?.state === 'queued' || task?.state === 'preempted';
+    return waiting && task.resumeSeq === seq && this.store.checkpoints.digest(taskId, seq) === digest;
   }
 
   /** The connection is gone: every lease it held is lost and its task requeued. */
@@ -169,13 +192,13 @@ export class Scheduler {
     this.changes.job(lease.jobId);
   }
 
-  /** The volunteer gives a task back unfinished (pause): requeued at once, from the start. */
+  /** The volunteer gives a task back unfinished, without a checkpoint: requeued at once, from the coordinator's newest checkpoint if any. */
   release(link: VolunteerLink, taskId: string, token: string): void {
     this.#lose(this.#holder(link, taskId, token), 'released by the volunteer', false);
   }
 
   /**
-   * Migration, step 1 (API.md `POST /api/jobs/:id/tasks/:index/migrate`):
+   * Migration (API.md `POST /api/jobs/:id/tasks/:index/migrate`):
    * asks the volunteer running the task to checkpoint it, upload the
    * checkpoint and halt; `halted` then requeues it, away from that volunteer.
    */
@@ -186,14 +209,48 @@ export class Scheduler {
     }
     const others = [...this.#sessions.values()].filter((s) => s.volunteerId !== lease.volunteerId && !s.paused && s.slots > 0);
     if (others.length === 0) throw new GridError('Conflict', `no other volunteer is connected to take task ${taskId}`);
-    lease.migrating = true;
-    lease.session.link.migrate(taskId);
+    this.#halt(lease, 'migrate');
   }
 
   /**
-   * Migration, step 2: the volunteer stopped the task after checkpoint `seq`,
-   * which the coordinator holds. It goes back to the queue to continue from
-   * there, on another volunteer if it was a migration.
+   * Preempts a job (API.md `POST /api/jobs/:id/preempt`): its waiting tasks
+   * wait as 'preempted', and each running one checkpoints, uploads, halts and
+   * then waits likewise, until `resumeJob`.
+   */
+  preemptJob(job: JobRecord): void {
+    this.store.jobs.setState(job.id, 'preempted');
+    this.store.tasks.moveWaiting(job.id, 'queued', 'preempted');
+    for (const lease of this.#leases.ofJob(job.id)) this.#halt(lease, 'preempt');
+    this.changes.job(job.id);
+  }
+
+  /** Queues a preempted job's tasks again, for any volunteer. */
+  resumeJob(job: JobRecord): void {
+    this.store.tasks.moveWaiting(job.id, 'preempted', 'queued');
+    this.store.jobs.setState(job.id, this.#leases.ofJob(job.id).length > 0 ? 'running' : 'queued');
+    this.changes.job(job.id);
+    this.#scheduleDispatch();
+  }
+
+  /** Asks for a checkpoint of every running task of the job now (API.md `POST /api/jobs/:id/checkpoint`). */
+  checkpointJob(job: JobRecord): void {
+    for (const lease of this.#leases.ofJob(job.id)) lease.session?.link.checkpointNow(lease.taskId);
+  }
+
+  /** Asks the lease's volunteer to checkpoint the task and halt it; `halted` (or its loss) then requeues it. */
+  #halt(lease: Held, why: NonNullable<Held['halting']>): void {
+    if (lease.halting === 'migrate' && why !== 'migrate') return; // a move already under way keeps its destination rule
+    const asked = lease.halting !== undefined;
+    lease.halting = why;
+    // A lease whose volunteer is away (after a coordinator restart) expires, and its task is requeued the same way.
+    if (!asked) lease.session?.link.halt(lease.taskId, why === 'migrate' ? 'migrate' : 'preempt');
+  }
+
+  /**
+   * The volunteer stopped the task after checkpoint `seq`, which the
+   * coordinator holds (asked to, or its own pause). It goes back to the queue
+   * to continue from there: on another volunteer if it was a migration, as
+   * 'preempted' while its job is.
    */
   halted(link: VolunteerLink, taskId: string, token: string, seq: number): void {
     const lease = this.#holder(link, taskId, token);
@@ -207,7 +264,7 @@ export class Scheduler {
   resumed(link: VolunteerLink, taskId: string, token: string, seq: number, from: 'local' | 'coordinator'): void {
     const lease = this.#holder(link, taskId, token);
     const task = this.store.tasks.get(taskId);
-    if (from === 'coordinator' && task?.resumeSeq !== seq) {
+    if (task?.resumeSeq !== seq) {
       throw new GridError('Conflict', `task ${taskId} was given to resume from checkpoint ${task?.resumeSeq ?? 'none'}, not ${seq}`);
     }
     this.store.checkpoints.recordResume(taskId, { from, seq, at: new Date().toISOString() });
@@ -290,7 +347,7 @@ export class Scheduler {
       log.warn(`task ${lease.taskId}: checkpoint ${seq} counts output ${JSON.stringify(output)} but only ${JSON.stringify(stored)} arrived`);
     }
     log.info(`task ${lease.taskId} requeued to resume from checkpoint ${seq}: ${why}`);
-    this.store.tasks.requeueFrom(lease.taskId, seq, output, { lost, ...(lease.migrating ? { avoid: lease.volunteerId } : {}) });
+    this.store.tasks.requeueFrom(lease.taskId, seq, output, { lost, ...(lease.halting === 'migrate' ? { avoid: lease.volunteerId } : {}) });
     this.changes.job(lease.jobId);
     this.#scheduleDispatch();
   }
@@ -322,15 +379,17 @@ export class Scheduler {
     });
   }
 
-  /** Fills free slots with the highest-priority queued tasks, spreading them over volunteers. */
+  /**
+   * Fills free slots: first with tasks a volunteer can resume from its own
+   * IndexedDB, then with the highest-priority queued tasks, spread over
+   * volunteers; then, if tasks still wait, preempts lower-priority ones.
+   */
   #dispatch(): void {
     const open = [...this.#sessions.values()].filter((s) => s.free > 0);
+    const lookup = new Lookup(this.store);
+    for (const session of open) this.#giveBackHeld(session, lookup);
     const wanted = open.reduce((n, s) => n + s.free, 0);
-    if (wanted === 0) return;
-    const tasks = this.store.tasks.nextQueued(wanted);
-    if (tasks.length === 0) return;
-    const jobs = new Map<string, JobRecord>();
-    const programs = new Map<string, ProgramRecord>();
+    const tasks = wanted === 0 ? [] : this.store.tasks.nextQueued(wanted);
     let turn = 0;
     for (const task of tasks) {
       // The next session in turn with a free slot, other than the one a migrated task left.
@@ -338,41 +397,71 @@ export class Scheduler {
       const skip = open.findIndex((_, i) => fits(open[(turn + i) % open.length]!));
       if (skip < 0) continue;
       turn += skip;
-      const session = open[turn++ % open.length]!;
-      const job = jobs.get(task.jobId) ?? this.store.jobs.get(task.jobId);
-      if (!job) continue;
-      jobs.set(job.id, job);
-      const program = programs.get(job.programId) ?? this.store.programs.get(job.programId);
-      if (!program) continue;
-      programs.set(program.id, program);
-      const chain = task.resumeSeq === undefined ? [] : this.store.checkpoints.chain(task.id, task.resumeSeq);
-      if (task.resumeSeq !== undefined && chain.length === 0) {
-        // Cannot happen while checkpoints are only ever added; if it does, starting over is the safe way on.
-        log.error(`task ${task.id}: its checkpoint ${task.resumeSeq} has no complete chain; it starts over`);
-        this.store.tasks.requeue(task.id, false);
-        continue;
-      }
-      const now = Date.now();
-      // The first lease period also covers the volunteer's acceptance.
-      const lease = this.#leases.grant(task.id, job.id, session.volunteerId, session, now, ACK_TIMEOUT_MS, task.outputBytes);
-      session.leases.add(lease.token);
-      this.store.tasks.assign(task.id, session.volunteerId, lease.token, new Date(now).toISOString());
-      if (job.state === 'queued') {
-        this.store.jobs.setState(job.id, 'running');
-        job.state = 'running';
-      }
-      this.changes.job(job.id);
-      const assignment = buildAssignment(task, job, program, lease.token, chain);
-      this.store.commit.afterCommit(() => {
-        session.link.assign(assignment).then(
-          () => this.#leases.renew(lease, Date.now()),
-          (error: Error) => {
-            // After close the store is gone and the lease is kept for the next start.
-            if (!this.#closed && this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
-          },
-        );
-      });
+      this.#assign(task, open[turn++ % open.length]!, lookup);
     }
+    this.#preemptForWaiting(lookup);
     this.changes.volunteers();
+  }
+
+  /** Gives a session the waiting tasks whose newest coordinator checkpoint it holds locally (it said so in its hello). */
+  #giveBackHeld(session: VolunteerSession, lookup: Lookup): void {
+    for (const [taskId, { seq, digest }] of session.held) {
+      if (session.free === 0) return;
+      const task = this.store.tasks.get(taskId);
+      if (task?.state !== 'queued' || task.avoidVolunteer === session.volunteerId) continue;
+      session.held.delete(taskId);
+      if (this.#resumableFrom(taskId, seq, digest)) this.#assign(task, session, lookup);
+    }
+  }
+
+  #assign(task: TaskRecord, session: VolunteerSession, lookup: Lookup): void {
+    const job = lookup.job(task.jobId);
+    const program = job && lookup.program(job.programId);
+    if (!job || !program) return;
+    const chain = task.resumeSeq === undefined ? [] : this.store.checkpoints.chain(task.id, task.resumeSeq);
+    if (task.resumeSeq !== undefined && chain.length === 0) {
+      // Cannot happen while checkpoints are only ever added; if it does, starting over is the safe way on.
+      log.error(`task ${task.id}: its checkpoint ${task.resumeSeq} has no complete chain; it starts over`);
+      this.store.tasks.requeue(task.id, false);
+      return;
+    }
+    const now = Date.now();
+    // The first lease period also covers the volunteer's acceptance.
+    const lease = this.#leases.grant(task.id, job.id, session.volunteerId, session, now, ACK_TIMEOUT_MS, task.outputBytes);
+    if (chain.length > 0) lease.resumeSegments = new Set(chainSegments(chain));
+    session.leases.add(lease.token);
+    this.store.tasks.assign(task.id, session.volunteerId, lease.token, new Date(now).toISOString());
+    if (job.state === 'queued') {
+      this.store.jobs.setState(job.id, 'running');
+      job.state = 'running';
+    }
+    this.changes.job(job.id);
+    const digest = task.resumeSeq === undefined ? undefined : this.store.checkpoints.digest(task.id, task.resumeSeq);
+    const assignment = buildAssignment(task, job, program, lease.token, chain, digest);
+    this.store.commit.afterCommit(() => {
+      session.link.assign(assignment).then(
+        () => this.#leases.renew(lease, Date.now()),
+        (error: Error) => {
+          // After close the store is gone and the lease is kept for the next start.
+          if (!this.#closed && this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
+        },
+      );
+    });
+  }
+
+  /** Every slot is busy and tasks wait: halts running tasks of lower priority so those get the slots (choosePreemptions). */
+  #preemptForWaiting(lookup: Lookup): void {
+    if ([...this.#sessions.values()].some((s) => s.free > 0)) return;
+    const waiting = this.store.tasks.nextQueued(PREEMPT_LOOKAHEAD);
+    if (waiting.length === 0) return;
+    const running = this.#leases
+      .all()
+      .filter((l) => l.session !== null && this.#sessions.has(l.session.link))
+      .map((l) => ({ lease: l, token: l.token, priority: lookup.job(l.jobId)?.priority ?? 0, halting: l.halting !== undefined }));
+    const chosen = new Set(choosePreemptions(waiting.map((t) => lookup.job(t.jobId)?.priority ?? 0), running));
+    for (const { lease } of running.filter((r) => chosen.has(r.token))) {
+      log.info(`task ${lease.taskId} preempted for a higher-priority task`);
+      this.#halt(lease, 'priority');
+    }
   }
 }

@@ -7,14 +7,24 @@ export interface VolunteerLink {
   assign(task: TaskAssignment): Promise<void>;
   /** Tells the volunteer to stop a task whose lease it no longer holds. */
   cancel(taskId: string, reason: string): void;
-  /** Asks the volunteer to checkpoint this task, upload the checkpoint and halt it (migration). */
-  migrate(taskId: string): void;
+  /** Asks the volunteer to checkpoint this task, upload the checkpoint and halt it (migration, preemption). */
+  halt(taskId: string, reason: 'migrate' | 'preempt'): void;
+  /** Asks the volunteer to take a checkpoint of this task now. */
+  checkpointNow(taskId: string): void;
+}
+
+/** A checkpoint a volunteer said it holds locally (its hello). */
+export interface HeldCheckpoint {
+  seq: number;
+  digest: string;
 }
 
 export class VolunteerSession {
   /** Tokens of the leases this session holds. */
   readonly leases = new Set<string>();
   paused = false;
+  /** By task id: checkpoints it holds that the coordinator may give back to it to resume with no download. */
+  readonly held = new Map<string, HeldCheckpoint>();
 
   constructor(
     readonly volunteerId: string,

@@ -160,4 +160,42 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE checkpoints ADD COLUMN digest TEXT;
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Which blobs each coordinator checkpoint names (issue 5, storage
+      -- hygiene): the garbage sweep asks "does anything name this blob?" per
+      -- blob, by index, instead of parsing every manifest. Kept by triggers,
+      -- so every write to checkpoints keeps it exact, whoever makes it.
+      CREATE TABLE checkpoint_segments (
+        hash TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (hash, task_id, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX checkpoint_segments_by_checkpoint ON checkpoint_segments (task_id, seq);
+
+      -- INSERT OR REPLACE fires no delete trigger (recursive_triggers is off),
+      -- so an insert first drops what a replaced row named.
+      CREATE TRIGGER checkpoint_segments_insert AFTER INSERT ON checkpoints BEGIN
+        DELETE FROM checkpoint_segments WHERE task_id = NEW.task_id AND seq = NEW.seq;
+        INSERT OR IGNORE INTO checkpoint_segments (hash, task_id, seq)
+          SELECT json_extract(s.value, '$.hash'), NEW.task_id, NEW.seq FROM json_each(NEW.manifest, '$.segments') s;
+      END;
+      CREATE TRIGGER checkpoint_segments_update AFTER UPDATE OF manifest ON checkpoints BEGIN
+        DELETE FROM checkpoint_segments WHERE task_id = OLD.task_id AND seq = OLD.seq;
+        INSERT OR IGNORE INTO checkpoint_segments (hash, task_id, seq)
+          SELECT json_extract(s.value, '$.hash'), NEW.task_id, NEW.seq FROM json_each(NEW.manifest, '$.segments') s;
+      END;
+      CREATE TRIGGER checkpoint_segments_delete AFTER DELETE ON checkpoints BEGIN
+        DELETE FROM checkpoint_segments WHERE task_id = OLD.task_id AND seq = OLD.seq;
+      END;
+      INSERT OR IGNORE INTO checkpoint_segments (hash, task_id, seq)
+        SELECT json_extract(s.value, '$.hash'), c.task_id, c.seq FROM checkpoints c, json_each(c.manifest, '$.segments') s;
+
+      -- The sweep's other questions: is it a program's runnable bytes or an instrumented module?
+      CREATE INDEX programs_by_runnable ON programs (runnable);
+      CREATE INDEX instrumented_by_blob ON instrumented (blob);
+    `,
+  },
 ];

@@ -41,6 +41,23 @@ export function sqliteCheckpoints(db: Db, commit: GroupCommit): CheckpointStore 
   const resumesOfJob = db.prepare<[string], ResumeRecord & { taskId: string }>(`
     SELECT r.task_id AS taskId, r.source AS "from", r.seq, r.at
     FROM task_resumes r JOIN tasks t ON t.id = r.task_id WHERE t.job_id = ? ORDER BY r.task_id, r.n`);
+  // Compaction's conditions (store.ts replaceByBase): the row is the task's newest, above its resume point, and the task runs.
+  const compactable = db.prepare<{ taskId: string; seq: number }, { manifest: string }>(`
+    SELECT c.manifest FROM checkpoints c JOIN tasks t ON t.id = c.task_id
+    WHERE c.task_id = @taskId AND c.seq = @seq AND t.state = 'running' AND coalesce(t.resume_seq, 0) < @seq
+      AND NOT EXISTS (SELECT 1 FROM checkpoints n WHERE n.task_id = @taskId AND n.seq > @seq)`);
+  // digest and at stay: they say which upload this seq is, and compaction does not change the memory it describes.
+  const replaceManifest = db.prepare('UPDATE checkpoints SET parent = NULL, manifest = @manifest, stored_bytes = @storedBytes WHERE task_id = @taskId AND seq = @seq');
+  const deleteBelow = db.prepare('DELETE FROM checkpoints WHERE task_id = ? AND seq < ?');
+  const blobInUse = db.prepare<{ hash: string }, { used: number }>(`
+    SELECT EXISTS (SELECT 1 FROM checkpoint_segments WHERE hash = @hash)
+      OR EXISTS (SELECT 1 FROM programs WHERE id = @hash OR runnable = @hash)
+      OR EXISTS (SELECT 1 FROM instrumented WHERE blob = @hash) AS used`);
+  const finishedTasks = db.prepare<[string, number], { id: string }>(`
+    SELECT t.id FROM jobs j JOIN tasks t ON t.job_id = j.id
+    WHERE j.state IN ('completed', 'failed', 'cancelled') AND j.finished_at < ?
+      AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.task_id = t.id)
+    LIMIT ?`);
   const parse = (row: { manifest: string } | undefined) => row && (JSON.parse(row.manifest) as CheckpointManifest);
 
   return {
@@ -73,5 +90,21 @@ export function sqliteCheckpoints(db: Db, commit: GroupCommit): CheckpointStore 
       for (const { taskId, ...resume } of resumesOfJob.all(jobId)) byTask.set(taskId, [...(byTask.get(taskId) ?? []), resume]);
       return byTask;
     },
+    replaceByBase: (base, replaced) =>
+      commit.write(() => {
+        const { taskId, seq, storedBytes } = base;
+        if (base.parent !== null || replaced.taskId !== taskId || replaced.seq !== seq) throw new Error('replaceByBase: expected a base for the same task and seq');
+        if (compactable.get({ taskId, seq })?.manifest !== JSON.stringify(replaced)) return false;
+        replaceManifest.run({ taskId, seq, manifest: JSON.stringify(base), storedBytes });
+        deleteBelow.run(taskId, seq);
+        return true;
+      }),
+    blobInUse: (hash) => blobInUse.get({ hash })!.used === 1,
+    deleteOfJobsFinishedBefore: (before, limit) =>
+      commit.write(() => {
+        const tasks = finishedTasks.all(before, limit);
+        for (const { id } of tasks) deleteTask.run(id);
+        return tasks.length;
+      }),
   };
 }

@@ -62,14 +62,16 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
     "UPDATE tasks SET state = 'running', volunteer_id = ?, lease = ?, started_at = ? WHERE id = ? AND state = 'queued'",
   );
   const requeue = db.prepare(`
-    UPDATE tasks SET state = 'queued', volunteer_id = NULL, lease = NULL, progress = 0,
+    UPDATE tasks SET state = (CASE WHEN (SELECT j.state FROM jobs j WHERE j.id = tasks.job_id) = 'preempted' THEN 'preempted' ELSE 'queued' END), volunteer_id = NULL, lease = NULL, progress = 0,
       restarts = restarts + ?, stdout_bytes = 0, stderr_bytes = 0, started_at = NULL, resume_seq = NULL, avoid_volunteer = NULL
     WHERE id = ?`);
+  // A task waits as 'preempted' instead of 'queued' while its job is preempted: dispatch takes only queued ones.
+  const moveWaiting = db.prepare('UPDATE tasks SET state = @to WHERE job_id = @jobId AND state = @from');
   const clearOutput = db.prepare('DELETE FROM task_output WHERE task_id = ?');
   const clearCheckpoints = db.prepare('DELETE FROM task_checkpoints WHERE task_id = ?');
   const clearCoordinatorCheckpoints = db.prepare('DELETE FROM checkpoints WHERE task_id = ?');
   const requeueFrom = db.prepare(`
-    UPDATE tasks SET state = 'queued', volunteer_id = NULL, lease = NULL, restarts = restarts + @lost,
+    UPDATE tasks SET state = (CASE WHEN (SELECT j.state FROM jobs j WHERE j.id = tasks.job_id) = 'preempted' THEN 'preempted' ELSE 'queued' END), volunteer_id = NULL, lease = NULL, restarts = restarts + @lost,
       stdout_bytes = @stdout, stderr_bytes = @stderr, started_at = NULL, resume_seq = @seq, avoid_volunteer = @avoid
     WHERE id = @id`);
   // Cutting a stream at `keep` bytes: later chunks go, the one across the cut is shortened.
@@ -127,6 +129,7 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
         }
         requeueFrom.run({ id, seq, lost: lost ? 1 : 0, avoid: avoid ?? null, ...output });
       }),
+    moveWaiting: (jobId, from, to) => commit.write(() => moveWaiting.run({ jobId, from, to }).changes),
     finish: (id, end) =>
       commit.write(() =>
         finish.run({

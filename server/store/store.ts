@@ -47,7 +47,7 @@ export interface TaskStore {
   nextQueued(limit: number): TaskRecord[];
   inState(state: TaskState): TaskRecord[];
   assign(id: string, volunteerId: string, lease: string, at: string): void;
-  /** Back to the queue from the start (its output is cleared); `lost` counts a restart. */
+  /** Back to the queue from the start (its output is cleared); `lost` counts a restart. Both requeues wait as 'preempted' while the job is. */
   requeue(id: string, lost: boolean): void;
   /**
    * Back to the queue to continue from coordinator checkpoint `seq`: its
@@ -55,6 +55,8 @@ export interface TaskStore {
    * `avoid`: not to this volunteer next (a migration).
    */
   requeueFrom(id: string, seq: number, output: Record<OutputStream, number>, options: { lost: boolean; avoid?: string }): void;
+  /** Tasks of the job waiting in state `from` now wait in `to` (preempt, resume); answers how many. */
+  moveWaiting(jobId: string, from: 'queued' | 'preempted', to: 'queued' | 'preempted'): number;
   finish(id: string, end: TaskEnd): void;
   cancel(id: string, at: string): void;
   setProgress(id: string, progress: number): void;
@@ -87,6 +89,23 @@ export interface CheckpointStore {
   recordResume(taskId: string, resume: ResumeRecord): void;
   /** By task id, oldest first. */
   resumesOfJob(jobId: string): Map<string, ResumeRecord[]>;
+  /**
+   * Compaction's swap, in one write: replaces manifest `base.seq` by `base`
+   * (keeping the upload digest and time) and deletes the task's manifests
+   * below it; only if, checked in that same write, the task is running,
+   * `base.seq` is its newest checkpoint and above its resume point (the
+   * volunteer has fetched the chain it resumed from), and the manifest there
+   * is still `replaced`. Otherwise it changes nothing and returns false.
+   */
+  replaceByBase(base: CheckpointManifest, replaced: CheckpointManifest): boolean;
+  /**
+   * Whether a checkpoint, a program (its posted or its runnable bytes) or an
+   * instrumented module names this blob. Asked here, though programs name
+   * blobs too, because the garbage sweep is checkpoint storage's hygiene.
+   */
+  blobInUse(hash: string): boolean;
+  /** Deletes the checkpoints of up to `limit` tasks whose job finished (completed, failed, cancelled) before `before` (ISO time); returns how many tasks. */
+  deleteOfJobsFinishedBefore(before: string, limit: number): number;
 }
 
 export interface VolunteerStore {

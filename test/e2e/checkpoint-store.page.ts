@@ -7,7 +7,8 @@
  */
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import { CheckpointStore } from '../../client/checkpoint/checkpoint-store.ts';
-import { compactChain, needsCompaction } from '../../client/checkpoint/compaction.ts';
+import { compactChain } from '../../client/checkpoint/compaction.ts';
+import { needsCompaction } from '../../shared/compaction-rule.ts';
 import { restoreCheckpoint } from '../../client/checkpoint/restore.ts';
 
 /** One interval of a task: grow the memory to `pages`, then write these pages (a `fill` of 0 writes an all-zero page). */

@@ -1,15 +1,27 @@
 /**
  * A job posted from the dashboard UI runs on two volunteer tabs, and each
  * task's stdout is exactly what the same program prints in Node's own node:wasi.
+ * The job page charts a task's checkpoints (uPlot) and lists where it resumed.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { ProgramInfo } from '../../shared/http-api.ts';
+import type { VolunteerPage } from '../helpers/e2e-pages.ts';
 import { assertSameBytes, referenceRun } from '../helpers/e2e-output.ts';
 import { pollUntil } from '../helpers/wait-for.ts';
 import { e2eSuite } from '../helpers/e2e-suite.ts';
 import { examplePath } from '../fixtures/runtime-harness.ts';
 
-const suite = e2eSuite();
+/** Two volunteer tabs and one dashboard, opened once: both tests use them, as one user would. */
+let volunteers: [VolunteerPage, VolunteerPage];
+let dashboard: Page;
+const suite = e2eSuite({
+  setup: async (s) => {
+    volunteers = [await s.volunteer('A'), await s.volunteer('B')];
+    dashboard = (await s.dashboard()).page;
+  },
+});
 
 /** Four small tasks, each well under a second in Chromium. */
 const TASK_ARGS = [
@@ -23,8 +35,7 @@ const JOB_MS = 30_000;
 
 test('a job posted from the dashboard runs on two volunteers and prints what node:wasi prints', async (t) => {
   const { grid, log } = suite;
-  const a = await suite.volunteer('A');
-  const b = await suite.volunteer('B');
+  const [a, b] = volunteers;
   assert.equal(await a.page.evaluate(() => crossOriginIsolated), true, 'the volunteer page is cross-origin isolated');
   await pollUntil(
     async () => {
@@ -35,7 +46,7 @@ test('a job posted from the dashboard runs on two volunteers and prints what nod
     'both volunteers to offer one slot each',
   );
 
-  const { page } = await suite.dashboard();
+  const page = dashboard;
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the dashboard is cross-origin isolated');
 
   // Pick the built-in by the name shown in the list, as a user would.
@@ -107,4 +118,58 @@ test('a job posted from the dashboard runs on two volunteers and prints what nod
   assert.equal(await stdout.textContent(), referenceRun(examplePath('montecarlo-pi'), job.programName, TASK_ARGS[0]!).stdout.toString('utf8'));
   const rows = jobPage.locator('tr[data-testid=task-row][data-state=completed]');
   assert.equal(await rows.count(), TASK_ARGS.length, 'every task row shows completed');
+});
+
+/** pi-js at ~40 M samples a second would run for a minute: it is cancelled once its resume shows. */
+const PI_ARGS = ['7', '2000000000'];
+const INTERVAL_MS = 250;
+
+test('the job page charts a task\'s checkpoints and lists the resume a Migrate click caused', async (t) => {
+  const { grid } = suite;
+  const programs = await grid.api.ok<ProgramInfo[]>('GET', '/api/programs');
+  const program = programs.find((p) => p.name === 'pi-js' && p.builtin);
+  assert.ok(program, 'the built-in pi-js is registered');
+  const { id } = await grid.api.postJob({ program: program.id, name: 'pi-js charted', args: PI_ARGS, checkpointIntervalMs: INTERVAL_MS });
+
+  const page = dashboard;
+  await page.evaluate((jobId) => (location.hash = `#/jobs/${jobId}`), id);
+  const jobPage = page.locator(`[data-testid=job-page][data-job-id="${id}"]`);
+
+  // While it runs: a uPlot canvas inside the chart, one point per checkpoint the volunteer reported.
+  const chart = jobPage.getByTestId('task-checkpoint-chart');
+  await chart.locator('canvas').waitFor({ timeout: 15_000 });
+  await jobPage.locator('[data-testid=task-checkpoint-chart]:not([data-points="0"]):not([data-points="1"])').waitFor({ timeout: 15_000 });
+  const history = jobPage.getByTestId('task-resume-history');
+  assert.equal(await history.getAttribute('data-count'), '0', 'not resumed yet');
+
+  // The tab running it lists the checkpoint it keeps in its IndexedDB.
+  const running = (await grid.api.job(id)).tasks[0]!;
+  const host = volunteers.find((v) => v.id === running.volunteer);
+  assert.ok(host, `task 0 runs on one of the two tabs (${running.volunteer})`);
+  await host.page.locator(`#local-checkpoints tr[data-task-id="${running.id}"][data-seq]`).waitFor({ timeout: 5_000 });
+
+  // Migrate as a user would: the task resumes on the other tab from the coordinator's copy.
+  await jobPage.getByTestId('task-migrate').click();
+  await jobPage.locator('[data-testid=task-resume-history][data-count="1"]').waitFor({ timeout: 15_000 });
+  const task = (await grid.api.job(id)).tasks[0]!;
+  assert.equal(task.resumes.length, 1, JSON.stringify(task.resumes));
+  const resume = task.resumes[0]!;
+  const entry = history.getByTestId('task-resume');
+  assert.equal(await entry.getAttribute('data-from'), resume.from);
+  assert.equal(Number(await entry.getAttribute('data-seq')), resume.seq);
+  assert.match((await entry.textContent()) ?? '', new RegExp(`from checkpoint #${resume.seq}, the coordinator's copy`));
+  // The coordinator holds at least the checkpoint the task resumed from.
+  const uploaded = jobPage.getByTestId('task-uploaded');
+  assert.ok(Number(await uploaded.getAttribute('data-seq')) >= resume.seq);
+  assert.match((await uploaded.textContent()) ?? '', /Uploaded up to #\d+/);
+
+  const points = Number(await chart.getAttribute('data-points'));
+  assert.ok(points >= 2, `the chart plots the checkpoints (${points})`);
+  const canvas = await chart.locator('canvas').boundingBox();
+  assert.ok(canvas && canvas.width > 100 && canvas.height > 50, `the chart is drawn at a visible size (${JSON.stringify(canvas)})`);
+  t.diagnostic(`${points} checkpoints charted; resumed from #${resume.seq} (${resume.from})`);
+
+  // No need to wait a minute for pi: Cancel ends it, and the page says so.
+  await page.getByTestId('job-action-cancel').click();
+  await jobPage.locator('[data-testid=job-state][data-state=cancelled]').waitFor({ timeout: 5_000 });
 });

@@ -20,16 +20,21 @@ export interface VolunteerPage {
   close(): Promise<void>;
 }
 
-/** Opens `/volunteer?workers=…&name=…` in a fresh context; resolves once it is connected and welcomed. */
-export async function openVolunteer(
-  browser: Browser,
-  baseUrl: string,
-  log: PageLog,
-  options: { name: string; workers?: number },
-): Promise<VolunteerPage> {
-  const context = await browser.newContext();
+export interface VolunteerOptions {
+  name: string;
+  workers?: number;
+  /** Open it in this context (the same browser profile: a reopened tab) instead of a fresh one. */
+  context?: BrowserContext;
+  /** Runs on the new page before it loads (to watch or route its socket). */
+  beforeLoad?: (page: Page) => Promise<void> | void;
+}
+
+/** Opens `/volunteer?workers=…&name=…` in a fresh context (or `options.context`); resolves once it is connected and welcomed. */
+export async function openVolunteer(browser: Browser, baseUrl: string, log: PageLog, options: VolunteerOptions): Promise<VolunteerPage> {
+  const context = options.context ?? (await browser.newContext());
   const page = await context.newPage();
   log.watch(page, `volunteer ${options.name}`);
+  await options.beforeLoad?.(page);
   const query = new URLSearchParams({ workers: String(options.workers ?? 1), name: options.name });
   await page.goto(`${baseUrl}/volunteer?${query}`);
   await page.locator('#status[data-connected="true"]').waitFor({ timeout: PAGE_READY_MS });

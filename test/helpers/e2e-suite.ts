@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PageLog, launchBrowser } from './browser.ts';
 import { openDashboard, openVolunteer } from './e2e-pages.ts';
 import { pollUntil } from './wait-for.ts';
-import type { VolunteerPage } from './e2e-pages.ts';
+import type { VolunteerOptions, VolunteerPage } from './e2e-pages.ts';
 import { startTestCoordinator, TEST_TOKEN } from './test-coordinator.ts';
 import type { TestCoordinator } from './test-coordinator.ts';
 
@@ -20,8 +20,8 @@ export interface E2eSuite {
   readonly grid: TestCoordinator;
   readonly browser: Browser;
   readonly log: PageLog;
-  /** Opens a volunteer page in a fresh context (its own identity and IndexedDB). */
-  volunteer(name: string, workers?: number): Promise<VolunteerPage>;
+  /** Opens a volunteer page in a fresh context (its own identity and IndexedDB), or as `options` say. */
+  volunteer(name: string, workers?: number, options?: Omit<VolunteerOptions, 'name' | 'workers'> & { baseUrl?: string }): Promise<VolunteerPage>;
   dashboard(): Promise<{ context: BrowserContext; page: Page }>;
   /** Closes every page opened so far and waits until the coordinator counts none of them connected. */
   closePages(): Promise<void>;
@@ -54,9 +54,9 @@ export function e2eSuite(options: E2eSuiteOptions = {}): E2eSuite {
       return need(browser, 'the browser');
     },
     log,
-    async volunteer(name, workers = 1) {
-      const page = await openVolunteer(suite.browser, suite.grid.coordinator.url, log, { name, workers });
-      contexts.push(page.context);
+    async volunteer(name, workers = 1, { baseUrl, ...options } = {}) {
+      const page = await openVolunteer(suite.browser, baseUrl ?? suite.grid.coordinator.url, log, { name, workers, ...options });
+      if (!contexts.includes(page.context)) contexts.push(page.context);
       log.note(`volunteer ${name} is ${page.id}`);
       return page;
     },

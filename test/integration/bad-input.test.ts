@@ -70,17 +70,20 @@ test('bad programs are refused with the reason', async () => {
   assert.equal((await grid.api.call<unknown[]>('GET', '/api/programs')).body.length, before, 'no program was stored');
 });
 
-test('unknown ids are 404, actions not supported yet are 409, cancelling a finished job is 409', async () => {
+test('unknown ids are 404, actions in the wrong state are 409, cancelling a finished job is 409', async () => {
   await expectError(grid.api.call('GET', '/api/jobs/nope'), 404, 'NotFound');
   await expectError(grid.api.call('GET', '/api/jobs/nope/output'), 404, 'NotFound');
   await expectError(grid.api.call('POST', '/api/jobs/nope/cancel'), 404, 'NotFound');
   await expectError(grid.api.call('GET', '/api/nothing-here'), 404, 'NotFound');
   await expectError(grid.api.call('GET', '/api/programs/nope/bytes'), 404, 'NotFound');
   const { id } = await grid.api.postJob({ program: 'empty' });
-  await expectError(grid.api.call('POST', `/api/jobs/${id}/preempt`), 409, 'NotSupported');
+  await expectError(grid.api.call('POST', `/api/jobs/nope/preempt`), 404, 'NotFound');
+  await expectError(grid.api.call('POST', `/api/jobs/${id}/resume`), 409, 'Conflict', /not preempted/);
+  await expectError(grid.api.call('POST', `/api/jobs/${id}/checkpoint`), 409, 'Conflict', /not running/);
   await expectError(grid.api.call('POST', `/api/jobs/${id}/tasks/7/migrate`), 404, 'NotFound');
   await grid.api.ok('POST', `/api/jobs/${id}/cancel`, undefined, 202);
   await expectError(grid.api.call('POST', `/api/jobs/${id}/cancel`), 409, 'Conflict', /cancelled/);
+  await expectError(grid.api.call('POST', `/api/jobs/${id}/preempt`), 409, 'Conflict', /cancelled/);
 });
 
 test('bad socket events get an error reply or a protocol:error, and the coordinator carries on', async () => {

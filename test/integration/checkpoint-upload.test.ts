@@ -33,6 +33,9 @@ async function volunteer(): Promise<ScriptedVolunteer> {
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** A manifest's digest as the coordinator records it on upload, computed here independently of its code. */
+const digestOf = (m: CheckpointManifest) =>
+  sha256(new TextEncoder().encode(JSON.stringify([m.taskId, m.seq, m.parent, m.createdAt, m.segments.map((s) => s.hash)])));
 
 /** One checkpoint of two 4 KiB pages in one segment, counting `stdout` bytes of output. */
 function checkpoint(taskId: string, seq: number, parent: number | null, stdout: number): { manifest: CheckpointManifest; segment: Uint8Array } {
@@ -63,7 +66,7 @@ test('a migration uploads a checked checkpoint, cuts the output there, and resum
   const [holder, other] = a.tasks.size === 1 ? [a, b] : [b, a];
   const task = [...holder.tasks.values()][0]!;
   const asked: string[] = [];
-  holder.socket.on('task:migrate', ({ taskId }) => asked.push(taskId));
+  holder.socket.on('task:halt', ({ taskId, reason }) => reason === 'migrate' && asked.push(taskId));
   const { taskId, lease } = task;
 
   holder.output(task, 'before\n');
@@ -93,7 +96,7 @@ test('a migration uploads a checked checkpoint, cuts the output there, and resum
   const [moved] = await other.waitForTasks(1);
   assert.equal(moved!.taskId, taskId);
   assert.equal(holder.tasks.size, 1, 'the holder was never given it back');
-  assert.deepEqual(moved!.resume, { seq: 1, chain: [manifest] });
+  assert.deepEqual(moved!.resume, { seq: 1, chain: [manifest], digest: digestOf(manifest) });
 
   const fetched = await other.request<Uint8Array>('checkpoint:fetch', { taskId, lease: moved!.lease, hash });
   assert.equal(sha256(new Uint8Array(fetched)), hash);
@@ -132,7 +135,7 @@ test('a task lost after an acknowledged checkpoint resumes from it, not from the
 
   const b = await volunteer();
   const [again] = await b.waitForTasks(1);
-  assert.deepEqual(again!.resume, { seq: 2, chain: [first.manifest, second.manifest] });
+  assert.deepEqual(again!.resume, { seq: 2, chain: [first.manifest, second.manifest], digest: digestOf(second.manifest) });
   const job = await grid.api.job(id);
   assert.equal(job.tasks[0]!.restarts, 1);
   assert.equal((await grid.api.output(id)).tasks[0]!.stdout, 'one\ntwo\n', 'what the lost run printed after checkpoint 2 is gone');

@@ -6,7 +6,7 @@ import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import { GridError } from '../../shared/errors.ts';
 import { parseOrThrow } from '../../shared/validate.ts';
 import { sha256Hex } from '../../client/checkpoint/segment-hash.ts';
-import { packPages } from '../../client/checkpoint/segment-writer.ts';
+import { packPages } from '../../shared/segment-writer.ts';
 
 async function writerManifest(): Promise<CheckpointManifest> {
   const pageSize = 4096;

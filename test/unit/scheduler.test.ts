@@ -31,9 +31,13 @@ class MemoryLink implements VolunteerLink {
   cancel(taskId: string): void {
     this.cancelled.push(taskId);
   }
-  readonly migrated: string[] = [];
-  migrate(taskId: string): void {
-    this.migrated.push(taskId);
+  readonly halted: { taskId: string; reason: string }[] = [];
+  halt(taskId: string, reason: 'migrate' | 'preempt'): void {
+    this.halted.push({ taskId, reason });
+  }
+  readonly checkpointsAsked: string[] = [];
+  checkpointNow(taskId: string): void {
+    this.checkpointsAsked.push(taskId);
   }
 }
 
@@ -52,7 +56,7 @@ beforeEach(() => {
   jobs = new JobService(store, programs, scheduler);
 });
 
-const hello = (id: string, slots: number) => ({ volunteerId: id, name: id, cores: 4, slots, leases: [] });
+const hello = (id: string, slots: number) => ({ volunteerId: id, name: id, cores: 4, slots, leases: [], held: [] });
 
 test('tasks are spread over volunteers up to their free slots', async () => {
   const a = new MemoryLink();
@@ -118,4 +122,104 @@ test('a second hello on the same connection starts a new session; the old one’
   const [first, second] = link.assigned;
   assert.throws(() => scheduler.progress(link, first!.taskId, first!.lease, 0.1), /StaleLease/);
   scheduler.progress(link, second!.taskId, second!.lease, 0.1);
+});
+
+/** Stores checkpoint `seq` of the task on the coordinator as its lease holder would (a base with no pages). */
+function storeCheckpoint(taskId: string, lease: string, seq: number, digest = 'd'.repeat(64)): void {
+  const manifest = {
+    format: 1,
+    taskId,
+    seq,
+    parent: null,
+    pageSize: 4096,
+    memoryPages: 1,
+    extents: [],
+    segments: [],
+    state: { output: { stdout: 0, stderr: 0 } },
+    dirtyBytes: 0,
+    storedBytes: 0,
+    createdAt: seq,
+  };
+  store.checkpoints.put(manifest, { at: new Date().toISOString(), digest, lease });
+}
+
+test('a preempted job halts its running tasks through checkpoints and holds them until it is resumed', async () => {
+  const link = new MemoryLink();
+  scheduler.connect(hello('volunteer-p', 1), link);
+  const job = jobs.create({ program: 'empty', tasks: [{ args: [] }, { args: [] }] });
+  await waitFor(() => link.assigned.length === 1);
+  const [running] = link.assigned;
+  storeCheckpoint(running!.taskId, running!.lease, 3);
+
+  jobs.preempt(job.id);
+  assert.deepEqual(link.halted, [{ taskId: running!.taskId, reason: 'preempt' }]);
+  assert.equal(store.jobs.get(job.id)!.state, 'preempted');
+  assert.deepEqual(store.tasks.forJob(job.id).map((t) => t.state), ['running', 'preempted']);
+  assert.throws(() => jobs.preempt(job.id), /Conflict/);
+
+  scheduler.halted(link, running!.taskId, running!.lease, 3);
+  const waiting = store.tasks.get(running!.taskId)!;
+  assert.equal(waiting.state, 'preempted', 'a halted task of a preempted job waits as preempted');
+  assert.equal(waiting.resumeSeq, 3);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(link.assigned.length, 1, 'nothing of a preempted job is dispatched');
+
+  jobs.resume(job.id);
+  await waitFor(() => link.assigned.length === 2);
+  assert.equal(link.assigned[1]!.resume?.seq, 3, 'it continues from the checkpoint it halted at');
+  assert.equal(store.jobs.get(job.id)!.state, 'running');
+  assert.throws(() => jobs.resume(job.id), /Conflict/);
+});
+
+test('when every slot is busy, a queued task of higher priority halts a running one of lower priority', async () => {
+  const link = new MemoryLink();
+  scheduler.connect(hello('volunteer-q', 1), link);
+  const low = jobs.create({ program: 'empty', priority: 1 });
+  await waitFor(() => link.assigned.length === 1);
+  jobs.create({ program: 'empty', priority: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(link.halted, [], 'equal priority waits its turn');
+
+  const high = jobs.create({ program: 'empty', priority: 5 });
+  await waitFor(() => link.halted.length === 1);
+  assert.deepEqual(link.halted, [{ taskId: `${low.id}.0`, reason: 'preempt' }]);
+  const [lowTask] = link.assigned;
+  storeCheckpoint(lowTask!.taskId, lowTask!.lease, 1);
+  scheduler.halted(link, lowTask!.taskId, lowTask!.lease, 1);
+  await waitFor(() => link.assigned.length === 2);
+  assert.equal(link.assigned[1]!.taskId, `${high.id}.0`, 'the freed slot goes to the high-priority task');
+  assert.equal(store.tasks.get(lowTask!.taskId)!.state, 'queued');
+  assert.equal(link.halted.length, 1, 'one halt per waiting task');
+});
+
+test('a reconnecting volunteer gets back a waiting task whose newest checkpoint it holds, and is told to forget the others', async () => {
+  const a = new MemoryLink();
+  const b = new MemoryLink();
+  scheduler.connect(hello('volunteer-h', 1), a);
+  const job = jobs.create({ program: 'empty', tasks: [{ args: [] }, { args: [] }] });
+  await waitFor(() => a.assigned.length === 1);
+  const [task] = a.assigned;
+  // Another volunteer takes the other task and is then full.
+  scheduler.connect(hello('volunteer-other', 1), b);
+  await waitFor(() => b.assigned.length === 1);
+  storeCheckpoint(task!.taskId, task!.lease, 2, 'a'.repeat(64));
+  scheduler.disconnect(a, 'tab closed');
+  assert.equal(store.tasks.get(task!.taskId)!.resumeSeq, 2);
+
+  // The holder reconnects, holding checkpoints 3 (never acknowledged) and 2.
+  const again = new MemoryLink();
+  const held = [
+    { taskId: task!.taskId, seq: 3, digest: 'c'.repeat(64) },
+    { taskId: task!.taskId, seq: 2, digest: 'a'.repeat(64) },
+    { taskId: `${job.id}.9`, seq: 1, digest: 'a'.repeat(64) },
+  ];
+  const welcome = scheduler.connect({ ...hello('volunteer-h', 1), held }, again);
+  assert.deepEqual(welcome.forget, [`${job.id}.9`]);
+  await waitFor(() => again.assigned.length === 1);
+  assert.equal(again.assigned[0]!.taskId, task!.taskId);
+  assert.deepEqual({ seq: again.assigned[0]!.resume?.seq, digest: again.assigned[0]!.resume?.digest }, { seq: 2, digest: 'a'.repeat(64) });
+
+  const wrong = new MemoryLink();
+  const refused = scheduler.connect({ ...hello('volunteer-z', 1), held: [{ taskId: b.assigned[0]!.taskId, seq: 1, digest: 'a'.repeat(64) }] }, wrong);
+  assert.deepEqual(refused.forget, [b.assigned[0]!.taskId], 'a task running elsewhere is not resumed from a local copy');
 });

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { SEGMENT_TARGET_BYTES } from '../../shared/checkpoint-format.ts';
 import type { CheckpointManifest, PageExtent } from '../../shared/checkpoint-format.ts';
-import { NEVER_WRITTEN, ZERO_PAGE, chainView } from '../../client/checkpoint/chain-view.ts';
-import { SegmentWriter, packPages } from '../../client/checkpoint/segment-writer.ts';
+import { NEVER_WRITTEN, ZERO_PAGE, chainView } from '../../shared/chain-view.ts';
+import { SegmentWriter, packPages } from '../../shared/segment-writer.ts';
 
 /** A page whose bytes say which page it is, never all zeros. */
 function pageBytes(page: number, size: number, salt = 0): Uint8Array {

@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import type { TaskView, VolunteerView } from '../../../shared/http-api.ts';
 import { errorMessage, migrateTask } from '../api.ts';
@@ -5,9 +6,14 @@ import { Notice } from './notice.tsx';
 import { ProgressBar } from './progress-bar.tsx';
 import { StateBadge } from './state-badge.tsx';
 import { TaskCheckpoints } from './task-checkpoints.tsx';
+import { hasDetail, TaskDetailRow } from './task-detail-row.tsx';
 
 /** Rows shown before "Show more"; jobs may have thousands of tasks. */
 const PAGE = 100;
+/** Jobs with at most this many tasks show every task's checkpoint chart unasked; larger ones on a click, to keep the page light. */
+const AUTO_OPEN_TASKS = 8;
+/** The task table's columns, which the detail row spans. */
+const COLUMNS = 9;
 
 interface Props {
   jobId: string;
@@ -16,8 +22,18 @@ interface Props {
   onChanged: () => void;
 }
 
-function TaskRow(props: { task: TaskView; volunteerName?: string; onMigrate: () => void; busy: boolean }) {
-  const { task, volunteerName } = props;
+interface RowProps {
+  task: TaskView;
+  volunteerName?: string;
+  onMigrate: () => void;
+  busy: boolean;
+  /** Whether the detail row is open; undefined when the task has nothing to detail. */
+  open?: boolean;
+  onToggle: () => void;
+}
+
+function TaskRow(props: RowProps) {
+  const { task, volunteerName, open } = props;
   return (
     <tr data-testid="task-row" data-task-index={task.index} data-task-id={task.id} data-state={task.state}>
       <td class="num">{task.index}</td>
@@ -35,6 +51,17 @@ function TaskRow(props: { task: TaskView; volunteerName?: string; onMigrate: () 
       </td>
       <td class="cell-checkpoints">
         <TaskCheckpoints task={task} />
+        {open !== undefined && (
+          <button
+            type="button"
+            class="button button-small button-ghost detail-toggle"
+            data-testid="task-detail-toggle"
+            aria-expanded={open}
+            onClick={props.onToggle}
+          >
+            {open ? 'Hide chart' : 'Show chart'}
+          </button>
+        )}
       </td>
       <td class="num" data-testid="task-exit-code">
         {task.exitCode ?? <span class="muted">—</span>}
@@ -60,12 +87,21 @@ function TaskRow(props: { task: TaskView; volunteerName?: string; onMigrate: () 
   );
 }
 
-/** One row per task of a job: state, where it runs, progress and checkpoints. */
+/** One row per task of a job: state, where it runs, progress and checkpoints; under it, its checkpoint chart and resumes. */
 export function TaskTable({ jobId, tasks, volunteers, onChanged }: Props) {
   const [shown, setShown] = useState(PAGE);
   const [busy, setBusy] = useState<number | null>(null);
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
+  // Tasks whose detail row the user opened or closed, against the default.
+  const [toggled, setToggled] = useState<ReadonlySet<string>>(new Set());
   const names = new Map(volunteers.map((v) => [v.id, v.name || v.id]));
+  const openByDefault = tasks.length <= AUTO_OPEN_TASKS;
+  const toggle = (id: string) =>
+    setToggled((was) => {
+      const next = new Set(was);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
 
   const migrate = async (index: number) => {
     setBusy(index);
@@ -106,15 +142,22 @@ export function TaskTable({ jobId, tasks, volunteers, onChanged }: Props) {
             </tr>
           </thead>
           <tbody>
-            {tasks.slice(0, shown).map((task) => (
-              <TaskRow
-                key={task.id}
-                task={task}
-                volunteerName={task.volunteer ? names.get(task.volunteer) : undefined}
-                busy={busy !== null}
-                onMigrate={() => void migrate(task.index)}
-              />
-            ))}
+            {tasks.slice(0, shown).map((task) => {
+              const open = hasDetail(task) ? openByDefault !== toggled.has(task.id) : undefined;
+              return (
+                <Fragment key={task.id}>
+                  <TaskRow
+                    task={task}
+                    volunteerName={task.volunteer ? names.get(task.volunteer) : undefined}
+                    busy={busy !== null}
+                    onMigrate={() => void migrate(task.index)}
+                    open={open}
+                    onToggle={() => toggle(task.id)}
+                  />
+                  {open && <TaskDetailRow task={task} columns={COLUMNS} />}
+                </Fragment>
+              );
+            })}
           </tbody>
         </table>
       </div>

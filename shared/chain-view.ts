@@ -1,9 +1,10 @@
 /**
  * The memory a chain of manifests describes, as a map page → where its newest
- * copy lives (DESIGN.md §4 "Restore"). Pure: restore reads the bytes it
- * points at, compaction decides from its sizes whether to merge the chain.
+ * copy lives (DESIGN.md §4 "Restore"). Pure, so the volunteer (IndexedDB) and
+ * the coordinator (blob store) share it: restore reads the bytes it points
+ * at, compaction decides from its sizes whether to merge the chain.
  */
-import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
+import type { CheckpointManifest } from './checkpoint-format.ts';
 
 /** `source[p]` for a page never written in the chain: it is zero. */
 export const NEVER_WRITTEN = -1;
@@ -52,4 +53,37 @@ export function chainView(chain: readonly CheckpointManifest[]): ChainView {
   for (let page = 0; page < pages; page++) if (source[page]! >= 0) live++;
   const storedBytes = chain.reduce((sum, m) => sum + m.storedBytes, 0);
   return { head, source, segment, offset, liveBytes: live * head.pageSize, storedBytes };
+}
+
+/** One segment a restore must read, and which of the head's pages it supplies. */
+export interface SegmentRead {
+  /** Index in the chain of the manifest that wrote it (for error messages). */
+  manifest: number;
+  hash: string;
+  bytes: number;
+  /** In increasing order; page p's bytes start at `view.offset[p]` in the segment. */
+  pages: number[];
+}
+
+/**
+ * The segments holding at least one live page of the view (only those are
+ * read), in the order of their first page. Pages whose source is NEVER_WRITTEN or ZERO_PAGE are
+ * in none: they are zero.
+ */
+export function segmentReads(chain: readonly CheckpointManifest[], view: ChainView): SegmentRead[] {
+  // Indexed [manifest][segment] rather than keyed by a string: this runs once per page of memory.
+  const byManifest: SegmentRead[][] = chain.map(() => []);
+  const reads: SegmentRead[] = [];
+  for (let page = 0; page < view.head.memoryPages; page++) {
+    const m = view.source[page]!;
+    if (m < 0) continue;
+    const s = view.segment[page]!;
+    let read = byManifest[m]![s];
+    if (!read) {
+      const { hash, bytes } = chain[m]!.segments[s]!;
+      reads.push((read = byManifest[m]![s] = { manifest: m, hash, bytes, pages: [] }));
+    }
+    read.pages.push(page);
+  }
+  return reads;
 }

@@ -6,8 +6,8 @@
  * extents and take no bytes. Pure and synchronous: hashing and storing are
  * the store's job.
  */
-import { SEGMENT_TARGET_BYTES } from '../../shared/checkpoint-format.ts';
-import type { PageExtent } from '../../shared/checkpoint-format.ts';
+import { SEGMENT_TARGET_BYTES } from './checkpoint-format.ts';
+import type { PageExtent } from './checkpoint-format.ts';
 
 export interface SegmentWriterOptions {
   /** @default SEGMENT_TARGET_BYTES (1 MiB) */

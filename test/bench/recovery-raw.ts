@@ -1,0 +1,66 @@
+/**
+ * The Node side of recovery-raw.page.ts: its bundle (socket.io-client
+ * included, so the page needs no cross-origin script), the plain socket.io
+ * server it measures against (acks every message, stores nothing), and the
+ * calls into it.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Page } from 'playwright-core';
+import { Server } from 'socket.io';
+import { MAX_SOCKET_MESSAGE_BYTES } from '../../shared/limits.ts';
+import type { RawOptions, RawResult, RecoveryRawHarness, TimedUpload } from './recovery-raw.page.ts';
+
+export type { RawResult, RawRun, TimedUpload } from './recovery-raw.page.ts';
+
+export async function bundleRawHarness(): Promise<string> {
+  const entry = fileURLToPath(new URL('./recovery-raw.page.ts', import.meta.url));
+  const out = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022', logLevel: 'warning' });
+  return out.outputFiles[0]!.text;
+}
+
+export interface RawSocketServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A bare socket.io server on port 0 that acks `checkpoint:segment` at once, with the coordinator's message limit. */
+export async function startRawSocketServer(): Promise<RawSocketServer> {
+  const http = createServer();
+  const io = new Server(http, { maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES, serveClient: false, transports: ['websocket'] });
+  io.on('connection', (socket) => {
+    socket.on('checkpoint:segment', (_payload: unknown, ack: unknown) => {
+      if (typeof ack === 'function') ack({ ok: true, value: null });
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => void io.close(() => resolve())),
+  };
+}
+
+type HarnessCall = <K extends keyof RecoveryRawHarness>(page: Page, name: K, ...args: Parameters<RecoveryRawHarness[K]>) => Promise<Awaited<ReturnType<RecoveryRawHarness[K]>>>;
+
+const call: HarnessCall = (page, name, ...args) =>
+  page.evaluate(
+    ([n, a]) => (globalThis as unknown as { recoveryRaw: Record<string, (...x: unknown[]) => unknown> }).recoveryRaw[n]!(...a),
+    [name, args] as const,
+  ) as never;
+
+/** Adds the harness to a volunteer page and starts stamping its uploads. */
+export async function installRawHarness(page: Page, script: string): Promise<void> {
+  await page.addScriptTag({ content: script });
+  await call(page, 'watchUploads');
+}
+
+export function pageUploads(page: Page): Promise<TimedUpload[]> {
+  return call(page, 'uploads');
+}
+
+export function measureRaw(page: Page, options: RawOptions): Promise<RawResult> {
+  return call(page, 'raw', options);
+}

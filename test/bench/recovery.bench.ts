@@ -1,0 +1,175 @@
+/**
+ * What losing a volunteer's tab costs (issue 5, `npm run bench -- recovery`),
+ * on the real grid: an in-process coordinator, Debian's Chromium, volunteer
+ * tabs of one worker each. One task of the churn fixture (64 MiB of process
+ * memory it keeps rewriting, so every checkpoint is ~64 MiB, uploaded as
+ * ~1 MiB segments) with a checkpoint every 2 s runs through a chain of losses:
+ *
+ * 1. On the first tab, while the task runs, the page's own uploads are timed
+ *    and a bare socket.io link from the same page is measured in their gaps
+ *    (recovery-raw.page.ts).
+ * 2. Six losses to another, idle tab, alternately closed (`page.close()`:
+ *    `pagehide` says goodbye) and crashed (CDP `Page.crash`: no goodbye, the
+ *    socket drops). Kills come at stratified times after an acknowledged
+ *    checkpoint, (i + ½)/6 of the interval in round i, so the rounds sample
+ *    the interval evenly: the redo they measure is the expected one, not a
+ *    best or worst case. A new idle tab is opened after each.
+ * 3. Three times, the only tab is closed right after an acknowledged
+ *    checkpoint and reopened in the same profile: it resumes from its own
+ *    IndexedDB.
+ *
+ * Metrics (medians; every round is printed):
+ * - `detect_ms` / `detect_ms_crash`: the kill's start → a 20 ms poll of the
+ *   job sees the task lost (`restarts` grew or it left 'running'). `detect_ms`
+ *   counts the closes of steps 2 and 3.
+ * - `resume_ms`: that poll → the `at` of the task's new `resumes` entry (the
+ *   coordinator stamps it when the new tab reports the task running again:
+ *   assignment, download of the chain, restore and restart included).
+ * - `local_resume_ms`: right before the reopened tab's `goto` → its `resumes`
+ *   entry (`from: 'local'`); `local_resume_from_welcome_ms` from the frame
+ *   answering its hello (page load and socket connect excluded).
+ * - `redo_fraction`: work done again after a loss ÷ the checkpoint interval:
+ *   (p_kill − p_ckpt) × ms per unit of progress ÷ 2000, see `redoFraction`.
+ * - `upload_efficiency`: median checkpoint upload throughput (uploads of
+ *   8 MiB or more sent, from every tab) ÷ median bare socket.io throughput
+ *   from the first tab (runs that overlapped one of its uploads dropped, and
+ *   its uploads that overlapped a bare run); both in MiB/s as
+ *   `upload_mib_s`, `raw_socket_mib_s`.
+ */
+import { readFileSync } from 'node:fs';
+import { launchBrowser, PageLog } from '../helpers/browser.ts';
+import { startTestCoordinator } from '../helpers/test-coordinator.ts';
+import { pollUntil } from '../helpers/wait-for.ts';
+import { msPerProgress } from './recovery-frames.ts';
+import { bundleRawHarness, measureRaw, pageUploads, startRawSocketServer } from './recovery-raw.ts';
+import type { RawResult, TimedUpload } from './recovery-raw.ts';
+import { crash, firstProgress, lose, nextAck, openBenchVolunteer, resumed, sleep, taskView } from './recovery-rounds.ts';
+import type { BenchVolunteer, Loss, RecoveryGrid, Resume } from './recovery-rounds.ts';
+import { summarize } from './recovery-summary.ts';
+import type { LossRound } from './recovery-summary.ts';
+import type { BenchReport } from './report.ts';
+
+const MIB = 64;
+/** Never reached: the task outlives the bench (~5 ms a round), which cancels it. */
+const ROUNDS = 1_000_000;
+const INTERVAL_MS = 2_000;
+const COORDINATOR_ROUNDS = 6;
+const LOCAL_ROUNDS = 3;
+const RAW_RUNS = 3;
+const MIN_UPLOAD_BYTES = 8 << 20;
+
+/**
+ * p_ckpt, the progress the resumed checkpoint holds, is the first progress the
+ * resumed run reports minus one round: churn reports (r + 1)/ROUNDS after
+ * round r and a checkpoint stops it inside a round or between two, so the
+ * first report after a resume ends the round the checkpoint interrupted (or
+ * the one after), and one round less is what the checkpoint held whole (the
+ * part of a round it held, < 1 round = ~5 ms, counts as redone). The seq
+ * cannot tell: nothing maps a checkpoint to a round. p_kill is the last
+ * progress the lost tab sent (its frames: the value the coordinator got,
+ * without the poll's lag). The pace is the lost tab's own over its run.
+ */
+function redoFraction(lost: BenchVolunteer, taskId: string, firstResumed: number): { pKill: number; pCkpt: number; redo: number | undefined } {
+  const frames = lost.frames.of(taskId);
+  const pKill = frames.at(-1)?.progress ?? Number.NaN;
+  const pCkpt = firstResumed - 1 / ROUNDS;
+  const msPerUnit = msPerProgress(frames);
+  return { pKill, pCkpt, redo: msPerUnit === undefined ? undefined : ((pKill - pCkpt) * msPerUnit) / INTERVAL_MS };
+}
+
+function lossRound(kind: LossRound['kind'], loss: Loss, resume: Resume, from: BenchVolunteer, to: BenchVolunteer, first: number, startedAt: number): LossRound {
+  const { pKill, pCkpt, redo } = redoFraction(from, loss.before.id, first);
+  const at = Date.parse(resume.record.at);
+  return {
+    kind,
+    ackToKillMs: loss.killedAt - startedAt,
+    detectMs: loss.lostAt - loss.killedAt,
+    resumeMs: at - loss.lostAt,
+    resumeSeenMs: resume.seenAt - loss.lostAt,
+    from: resume.record.from,
+    seq: resume.record.seq,
+    movedTo: resume.view.volunteer === to.v.id,
+    pKill,
+    pCkpt,
+    redo,
+    loadToResumeMs: at - to.loadStartedAt,
+    welcomeToResumeMs: to.frames.welcomeAt === undefined ? undefined : at - to.frames.welcomeAt,
+    socketToResumeMs: to.frames.socketAt === undefined ? undefined : at - to.frames.socketAt,
+  };
+}
+
+export default async function recoveryBench(report: BenchReport): Promise<void> {
+  const began = Date.now();
+  const harness = await bundleRawHarness();
+  const coordinator = await startTestCoordinator();
+  const browser = await launchBrowser();
+  const rawServer = await startRawSocketServer();
+  const log = new PageLog();
+  const { api } = coordinator;
+  let jobId: string | undefined;
+  try {
+    const program = (await api.postProgram(readFileSync(new URL('../fixtures/churn/program.wasm', import.meta.url)), 'wasm', 'churn')).id;
+    jobId = (await api.postJob({ program, args: [String(MIB), String(ROUNDS)], checkpointIntervalMs: INTERVAL_MS })).id;
+    const grid: RecoveryGrid = { browser, api, url: coordinator.coordinator.url, log, jobId, harness };
+    const uploads = new Map<BenchVolunteer, TimedUpload[]>();
+    const snapshot = async (v: BenchVolunteer) => void uploads.set(v, await pageUploads(v.v.page));
+
+    // 1. The first tab gets the task as it connects; the second waits idle.
+    const first = await openBenchVolunteer(grid, 'V1');
+    await pollUntil(async () => ((await taskView(grid)).volunteer === first.v.id ? true : undefined), 30_000, 'the task to start on V1');
+    let holder = first;
+    let idle: BenchVolunteer | undefined = await openBenchVolunteer(grid, 'V2');
+    console.log(`task running on ${holder.name}; measuring bare socket.io from it between its uploads`);
+    const raw: RawResult = await measureRaw(holder.v.page, { url: rawServer.url, runs: RAW_RUNS, inFlight: 4, minUploadBytes: MIN_UPLOAD_BYTES, waitMs: 60_000 });
+    await snapshot(holder);
+
+    // 2. Losses to another tab.
+    const rounds: LossRound[] = [];
+    for (let i = 0; i < COORDINATOR_ROUNDS; i++) {
+      const kind = i % 2 === 0 ? 'close' : 'crash';
+      const victim = holder;
+      const heir: BenchVolunteer = idle!;
+      const acked = await nextAck(grid);
+      const ackSeenAt = Date.now();
+      await snapshot(victim);
+      await sleep(((i + 0.5) / COORDINATOR_ROUNDS) * INTERVAL_MS - (Date.now() - ackSeenAt));
+      const loss = await lose(grid, kind === 'close' ? () => victim.v.page.close() : () => crash(victim));
+      const resume = await resumed(grid, loss.before);
+      const round = lossRound(kind, loss, resume, victim, heir, await firstProgress(heir, acked.id), ackSeenAt);
+      rounds.push(round);
+      console.log(`  ${kind} ${victim.name} → ${heir.name}: ${JSON.stringify(round)}`);
+      await victim.v.context.close();
+      holder = heir;
+      idle = i + 1 < COORDINATOR_ROUNDS ? await openBenchVolunteer(grid, `V${i + 3}`) : undefined;
+    }
+
+    // 3. The only tab closed and reopened in its profile.
+    for (let i = 0; i < LOCAL_ROUNDS; i++) {
+      const victim = holder;
+      const acked = await nextAck(grid);
+      const ackSeenAt = Date.now();
+      await snapshot(victim);
+      const loss = await lose(grid, () => victim.v.page.close());
+      const resuming = resumed(grid, loss.before);
+      resuming.catch(() => {}); // awaited below; a failed reopen must not leave its rejection unhandled
+      const reopened = await openBenchVolunteer(grid, `${victim.name.split('.')[0]}.${i + 1}`, victim.v.context);
+      const resume = await resuming;
+      const round = lossRound('local', loss, resume, victim, reopened, await firstProgress(reopened, acked.id), ackSeenAt);
+      rounds.push(round);
+      console.log(`  reopen ${victim.name} → ${reopened.name}: ${JSON.stringify(round)}`);
+      holder = reopened;
+    }
+    await snapshot(holder);
+
+    summarize(report, { rounds, raw, rawPage: first, uploads, minUploadBytes: MIN_UPLOAD_BYTES });
+    report.note(`churn ${MIB} MiB, checkpoint every ${INTERVAL_MS} ms; bench took ${((Date.now() - began) / 1000).toFixed(0)} s`);
+  } catch (error) {
+    console.error(log.toString());
+    throw error;
+  } finally {
+    if (jobId) await api.call('POST', `/api/jobs/${jobId}/cancel`).catch(() => {});
+    await browser.close().catch(() => {});
+    await rawServer.close();
+    await coordinator.close();
+  }
+}
