@@ -120,15 +120,15 @@ export class CheckpointCorruptError extends Error {
 }
 
 /**
- * What a manifest's digest hashes (SHA-256, hex): the checkpoint as its
- * volunteer committed it. A reconnecting volunteer names its local
- * checkpoints by digest, and the coordinator keeps the digest of each
- * uploaded manifest (also across compaction, which rewrites the manifest but
- * not the memory it describes), so both sides can tell they hold the same one.
+ * What a manifest's digest hashes (SHA-256, hex): which checkpoint it is,
+ * not how it is stored. A reconnecting volunteer names its local checkpoints
+ * by digest and the coordinator keeps the digest of each uploaded manifest,
+ * so both sides can tell they hold the same one; compaction, on either side,
+ * rewrites a manifest's parent and segments but keeps these fields.
  */
 export function manifestDigestInput(manifest: CheckpointManifest): string {
-  const { taskId, seq, parent, createdAt, segments } = manifest;
-  return JSON.stringify([taskId, seq, parent, createdAt, segments.map((s) => s.hash)]);
+  const { taskId, seq, createdAt, memoryPages, pageSize } = manifest;
+  return JSON.stringify([taskId, seq, createdAt, memoryPages, pageSize]);
 }
 
 /** The hashes a chain's manifests name, each once, in the order they first appear. */

@@ -11,6 +11,7 @@ import { createYielder } from '../runtime/event-loop-yield.ts';
 import type { Yielder } from '../runtime/event-loop-yield.ts';
 import { saveCheckpoint } from './checkpoint-session.ts';
 import type { CheckpointReport, SessionOptions } from './checkpoint-session.ts';
+import { compactChain } from './compaction.ts';
 import { requestCheckpoint } from './tracker-words.ts';
 
 /** How often an idle loop looks at PROTECTED (browsers clamp nested timers to ~4 ms after a few levels). */
@@ -25,6 +26,12 @@ export interface CheckpointLoopOptions extends Omit<SessionOptions, 'suspension'
    * throttled to once a minute and a worker's are not. Omit to request none.
    */
   intervalMs?: number;
+  /**
+   * Compact the chain after a commit when it reads more than twice the live
+   * memory. It runs before the next checkpoint is requested, never during one;
+   * the program runs on meanwhile.
+   */
+  compact?: boolean;
   onCommitted: (report: CheckpointReport) => void;
   onFailed: (seq: number, error: unknown) => void;
 }
@@ -92,6 +99,8 @@ export class CheckpointLoop {
       });
       this.parent = report.seq;
       options.onCommitted(report);
+      // A failed compaction leaves the chain as it was (its swap is one transaction): checkpoints go on regardless.
+      if (options.compact) await compactChain(options.store, options.taskId).catch((error: unknown) => console.warn(`compacting ${options.taskId} failed:`, error));
     } catch (error) {
       options.onFailed(k, error);
       // Best effort: drop the failed checkpoint's segments (no commit of this task is in flight now).

@@ -72,9 +72,10 @@ export class CheckpointWriter {
   /**
    * Stores what is left, then the manifest (the commit point). Resolves once
    * the manifest is durable. With `replaceOlder`, the same strict transaction
-   * deletes the task's manifests below this seq (compaction's atomic swap).
+   * deletes the task's manifests below this seq (compaction's atomic swap,
+   * which keeps the replaced manifest's `createdAt`: it is the same checkpoint).
    */
-  async commit(state: JsonValue, options: { replaceOlder?: boolean } = {}): Promise<CheckpointManifest> {
+  async commit(state: JsonValue, options: { replaceOlder?: boolean; createdAt?: number } = {}): Promise<CheckpointManifest> {
     if (this.#done) throw new Error('this checkpoint is already committed');
     this.#done = true;
     const { last, extents } = this.#pages.finish();
@@ -92,7 +93,7 @@ export class CheckpointWriter {
         state,
         dirtyBytes: this.#pages.pages * h.pageSize,
         storedBytes: this.#segments.reduce((sum, s) => sum + s.bytes, 0),
-        createdAt: Date.now(),
+        createdAt: options.createdAt ?? Date.now(),
       },
       'checkpoint manifest',
     );

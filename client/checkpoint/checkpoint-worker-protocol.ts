@@ -46,6 +46,8 @@ export interface CheckpointWorkerStart {
   parent: number | null | 'newest';
   /** Request a checkpoint this often (ms); omitted: only when someone else asks. */
   intervalMs?: number;
+  /** Compact the task's chain after a commit when it reads more than twice its memory (compaction.ts). */
+  compact?: boolean;
   /** How segments are batched into transactions (benchmarks tune it). */
   writer?: CheckpointWriterOptions;
   /** @default CHECKPOINT_DB_NAME */

@@ -79,6 +79,7 @@ export function serveCheckpointWorker(
       parent,
       ...(message.intervalMs === undefined ? {} : { intervalMs: message.intervalMs }),
       ...(message.writer === undefined ? {} : { writer: message.writer }),
+      compact: message.compact === true,
       // The kept segment bytes go to the page (transferred, not copied) for the upload.
       onCommitted: (report) => scope.postMessage({ type: 'committed', report }, report.segments ? [...report.segments.values()] : []),
       onFailed: (seq, error) => post({ type: 'failed', seq, error: serializeError(error) }),

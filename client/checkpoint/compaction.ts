@@ -39,7 +39,7 @@ export async function compactChain(store: CheckpointStore, taskId: string, optio
     if (view.source[page]! >= 0) await writer.add(page, restored.memory.subarray(page * pageSize, (page + 1) * pageSize));
   }
   // One strict transaction puts the base at [taskId, k] (replacing the old k) and deletes the manifests below k.
-  const base = await writer.commit(head.state, { replaceOlder: true });
+  const base = await writer.commit(head.state, { replaceOlder: true, createdAt: head.createdAt });
   const { segments } = await store.prune(taskId);
   return { manifest: base, pruned: segments };
 }

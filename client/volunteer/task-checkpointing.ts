@@ -59,6 +59,8 @@ export interface CheckpointingOptions {
   seed?: { chain: CheckpointManifest[]; segments: Map<string, ArrayBuffer> };
   /** Hand each committed checkpoint's segment bytes to `onReport` (in `segments`), for an upload. */
   keepSegments?: boolean;
+  /** Compact the local chain when it reads more than twice the live memory. */
+  compact?: boolean;
   onReport(report: CommittedCheckpoint): void;
   onProblem(problem: string): void;
   /** @default CHECKPOINT_WORKER_URL */
@@ -138,6 +140,7 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
     parent,
     intervalMs: options.intervalMs,
     ...(options.keepSegments ? { writer: { keepSegments: true } } : {}),
+    ...(options.compact ? { compact: true } : {}),
     ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
   });
 

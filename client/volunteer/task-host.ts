@@ -128,6 +128,7 @@ export class TaskHost {
         ...(resume && { resumeAt: resume.seq }),
         ...(source?.seed && { seed: source.seed }),
         keepSegments: true,
+        compact: true,
         onReport: ({ segments, ...report }) => {
           if (!live()) return;
           chainBytes += report.storedBytes;

@@ -72,3 +72,23 @@ test('a higher-priority job preempts a running lower-priority one by itself when
   await assertChurnOutput(grid.api, done, 0, LONG);
   await assertChurnOutput(grid.api, urgent, 0, SHORT);
 });
+
+test("a volunteer's pause button preempts its task through a checkpoint: it continues on another volunteer", async () => {
+  const { grid } = suite;
+  const a = await suite.volunteer('A');
+  const b = await suite.volunteer('B');
+  const { id } = await grid.api.postJob({ program, args: LONG, checkpointIntervalMs: 1000 });
+  const before = await grid.api.waitForJob(id, (j) => (j.tasks[0]!.lastCheckpoint?.seq ?? 0) >= 1, 60_000);
+  const [holder, other] = before.tasks[0]!.volunteer === a.id ? [a, b] : [b, a];
+  await holder.page.locator('#pause').click();
+
+  const done = await grid.api.waitForJob(id, ended, FINISH_MS);
+  const task = done.tasks[0]!;
+  assert.equal(done.state, 'completed', JSON.stringify(task));
+  assert.equal(task.volunteer, other.id);
+  assert.equal(task.restarts, 0, 'it did not start over');
+  assert.equal(task.resumes[0]?.from, 'coordinator', JSON.stringify(task.resumes));
+  assert.ok(task.resumes[0]!.seq >= before.tasks[0]!.lastCheckpoint!.seq);
+  assert.equal(await holder.finished(), 0);
+  await assertChurnOutput(grid.api, done, 0, LONG);
+});

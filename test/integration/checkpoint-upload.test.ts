@@ -35,7 +35,7 @@ async function volunteer(): Promise<ScriptedVolunteer> {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 /** A manifest's digest as the coordinator records it on upload, computed here independently of its code. */
 const digestOf = (m: CheckpointManifest) =>
-  sha256(new TextEncoder().encode(JSON.stringify([m.taskId, m.seq, m.parent, m.createdAt, m.segments.map((s) => s.hash)])));
+  sha256(new TextEncoder().encode(JSON.stringify([m.taskId, m.seq, m.createdAt, m.memoryPages, m.pageSize])));
 
 /** One checkpoint of two 4 KiB pages in one segment, counting `stdout` bytes of output. */
 function checkpoint(taskId: string, seq: number, parent: number | null, stdout: number): { manifest: CheckpointManifest; segment: Uint8Array } {

@@ -127,7 +127,7 @@ test('a second hello on the same connection starts a new session; the old one’
 /** Stores checkpoint `seq` of the task on the coordinator as its lease holder would (a base with no pages). */
 function storeCheckpoint(taskId: string, lease: string, seq: number, digest = 'd'.repeat(64)): void {
   const manifest = {
-    format: 1,
+    format: 1 as const,
     taskId,
     seq,
     parent: null,
