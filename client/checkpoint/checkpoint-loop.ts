@@ -11,6 +11,7 @@ import { createYielder } from '../runtime/event-loop-yield.ts';
 import type { Yielder } from '../runtime/event-loop-yield.ts';
 import { saveCheckpoint } from './checkpoint-session.ts';
 import type { CheckpointReport, SessionOptions } from './checkpoint-session.ts';
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import { compactChain } from './compaction.ts';
 import { requestCheckpoint } from './tracker-words.ts';
 
@@ -45,6 +46,13 @@ export class CheckpointLoop {
   /** The checkpoint being saved, if any. */
   private saving: Promise<void> | undefined;
   private nextRequestAt = Infinity;
+  /**
+   * IndexedDB refused a commit for want of space: checkpoints are saved in
+   * memory only from then on (memory-writer.ts), made durable by the upload
+   * alone. Their manifests stay here, for the upload to read.
+   */
+  private inMemory = false;
+  private readonly memoryManifests = new Map<number, CheckpointManifest>();
 
   constructor(private readonly options: CheckpointLoopOptions) {
     this.trackerWords = new Int32Array(options.buffers.tracker);
@@ -55,6 +63,11 @@ export class CheckpointLoop {
     const { intervalMs } = this.options;
     if (intervalMs !== undefined) this.nextRequestAt = performance.now() + intervalMs;
     this.schedule();
+  }
+
+  /** A checkpoint saved in memory only (after IndexedDB filled up), if it is one. */
+  memoryManifest(seq: number): CheckpointManifest | undefined {
+    return this.memoryManifests.get(seq);
   }
 
   /** Stops polling; resolves once a checkpoint being saved has committed or failed. */
@@ -96,15 +109,29 @@ export class CheckpointLoop {
         suspension: options.channel.readSuspension(k),
         yieldNow: () => this.yielder.yield(),
         ...(options.writer ? { writer: options.writer } : {}),
+        inMemory: this.inMemory,
       });
+      if (report.manifest) this.memoryManifests.set(report.seq, report.manifest);
+      delete report.manifest;
       this.parent = report.seq;
       options.onCommitted(report);
       // A failed compaction leaves the chain as it was (its swap is one transaction): checkpoints go on regardless.
-      if (options.compact) await compactChain(options.store, options.taskId).catch((error: unknown) => console.warn(`compacting ${options.taskId} failed:`, error));
+      if (options.compact && !this.inMemory) await compactChain(options.store, options.taskId).catch((error: unknown) => console.warn(`compacting ${options.taskId} failed:`, error));
     } catch (error) {
       options.onFailed(k, error);
+      // Only an upload can carry segments away, so only a loop that hands them to the page may fall back to memory.
+      if (isQuotaError(error) && options.writer?.keepSegments && !this.inMemory) {
+        this.inMemory = true;
+        console.warn(`${options.taskId}: IndexedDB is full; checkpoints are kept in memory until the coordinator holds them`);
+      }
       // Best effort: drop the failed checkpoint's segments (no commit of this task is in flight now).
       await options.store.prune(options.taskId).catch(() => undefined);
     }
   }
+}
+
+/** IndexedDB's "no room": a QuotaExceededError, possibly as the cause of an aborted transaction. */
+function isQuotaError(error: unknown): boolean {
+  if (!(error instanceof Error) && !(error instanceof DOMException)) return false;
+  return error.name === 'QuotaExceededError' || isQuotaError((error as { cause?: unknown }).cause);
 }

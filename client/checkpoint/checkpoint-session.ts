@@ -15,7 +15,9 @@
 import { TrackerWord } from '../../shared/tracker-layout.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { CheckpointChannel, Suspension } from './checkpoint-channel.ts';
-import type { CheckpointStore, CheckpointWriterOptions } from './checkpoint-store.ts';
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
+import type { CheckpointStore, CheckpointWriterOptions, PageSink } from './checkpoint-store.ts';
+import { MemoryWriter } from './memory-writer.ts';
 import { PageOrderer } from './page-orderer.ts';
 import { PageScan } from './page-scan.ts';
 import type { MemorySource } from './tracker.ts';
@@ -42,6 +44,8 @@ export interface CheckpointReport {
   commitMs: number;
   /** The bytes of the segments it stored, by hash, when the writer kept them (for the upload). */
   segments?: Map<string, ArrayBuffer>;
+  /** Its manifest, when it was saved in memory only (`inMemory`). */
+  manifest?: CheckpointManifest;
 }
 
 export interface SessionOptions {
@@ -55,6 +59,8 @@ export interface SessionOptions {
   /** Gives the event loop a turn between scan steps (IndexedDB progresses there). */
   yieldNow: () => Promise<void>;
   writer?: CheckpointWriterOptions;
+  /** Save it in memory only (memory-writer.ts): IndexedDB is full. */
+  inMemory?: boolean;
 }
 
 /** Saves the protected checkpoint; resolves with its report once the manifest is durable, rejects if it did not commit. */
@@ -69,7 +75,8 @@ export async function saveCheckpoint(options: SessionOptions): Promise<Checkpoin
     if (failure === undefined) orderer.put(page, bytes, source);
   });
   if (scan.checkpoint !== suspension.seq) throw new Error(`checkpoint ${scan.checkpoint} is protected, the channel describes ${suspension.seq}`);
-  const writer = options.store.begin({ taskId, seq: suspension.seq, parent, pageSize, memoryPages: suspension.memoryPages }, options.writer);
+  const header = { taskId, seq: suspension.seq, parent, pageSize, memoryPages: suspension.memoryPages };
+  const writer: PageSink = options.inMemory ? new MemoryWriter(header, options.writer) : options.store.begin(header, options.writer);
 
   const feed = async (frontier: number) => {
     for (const { page, bytes } of orderer.ready(frontier)) {
@@ -115,6 +122,7 @@ export async function saveCheckpoint(options: SessionOptions): Promise<Checkpoin
         };
         const segments = writer.storedSegments();
         if (segments) report.segments = segments;
+        if (options.inMemory) report.manifest = manifest;
       }
     } catch (error) {
       failure = error;

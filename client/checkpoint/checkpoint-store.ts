@@ -9,7 +9,7 @@
  * and its segments are garbage for `prune`.
  */
 import { CHECKPOINT_FORMAT, CheckpointCorruptError, checkpointManifestSchema } from '../../shared/checkpoint-format.ts';
-import type { CheckpointManifest, JsonValue, SegmentRef } from '../../shared/checkpoint-format.ts';
+import type { CheckpointManifest, JsonValue, PageExtent, SegmentRef } from '../../shared/checkpoint-format.ts';
 import { parseOrThrow } from '../../shared/validate.ts';
 import { openCheckpointDb } from './checkpoint-db.ts';
 import type { CheckpointDatabase } from './checkpoint-db.ts';
@@ -35,8 +35,38 @@ export interface CheckpointWriterOptions {
   targetBytes?: number;
 }
 
+/** What saves one checkpoint (CheckpointWriter into IndexedDB, or memory-writer.ts when IndexedDB is full). */
+export interface PageSink {
+  add(page: number, bytes: Uint8Array): Promise<void>;
+  commit(state: JsonValue): Promise<CheckpointManifest>;
+  storedSegments(): Map<string, ArrayBuffer> | undefined;
+}
+
+/** The manifest of a checkpoint whose pages were packed into `segments`: validated, as every reader will. */
+export function buildManifest(
+  header: CheckpointHeader,
+  packed: { extents: PageExtent[]; segments: SegmentRef[]; pages: number },
+  state: JsonValue,
+  createdAt = Date.now(),
+): CheckpointManifest {
+  return parseOrThrow(
+    checkpointManifestSchema,
+    {
+      format: CHECKPOINT_FORMAT,
+      ...header,
+      extents: packed.extents,
+      segments: packed.segments,
+      state,
+      dirtyBytes: packed.pages * header.pageSize,
+      storedBytes: packed.segments.reduce((sum, s) => sum + s.bytes, 0),
+      createdAt,
+    },
+    'checkpoint manifest',
+  );
+}
+
 /** Saves one checkpoint: `add` its dirty pages in page order, then `commit`. Dropping it uncommitted leaves only garbage. */
-export class CheckpointWriter {
+export class CheckpointWriter implements PageSink {
   readonly #db: CheckpointDatabase;
   readonly #header: CheckpointHeader;
   readonly #pages: SegmentWriter;
@@ -83,20 +113,7 @@ export class CheckpointWriter {
     await this.#storing;
     await this.#flush(this.#batch.splice(0));
     const h = this.#header;
-    const manifest: CheckpointManifest = parseOrThrow(
-      checkpointManifestSchema,
-      {
-        format: CHECKPOINT_FORMAT,
-        ...h,
-        extents,
-        segments: this.#segments,
-        state,
-        dirtyBytes: this.#pages.pages * h.pageSize,
-        storedBytes: this.#segments.reduce((sum, s) => sum + s.bytes, 0),
-        createdAt: options.createdAt ?? Date.now(),
-      },
-      'checkpoint manifest',
-    );
+    const manifest = buildManifest(h, { extents, segments: this.#segments, pages: this.#pages.pages }, state, options.createdAt);
     const tx = this.#db.transaction(['manifests', 'pending'], 'readwrite', { durability: 'strict' });
     if (h.parent !== null && !(await tx.objectStore('manifests').getKey([h.taskId, h.parent]))) {
       tx.done.catch(() => undefined); // the abort below rejects it; the error thrown says why

@@ -2,6 +2,7 @@
  * The checkpoint worker's message handling, apart from its entry so a test
  * can serve it with a different store (fault injection).
  */
+import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import { importChain, readSegments } from './chain-transfer.ts';
 import { CheckpointChannel } from './checkpoint-channel.ts';
 import { CheckpointLoop } from './checkpoint-loop.ts';
@@ -89,10 +90,17 @@ export function serveCheckpointWorker(
   };
 
   // Uploads read committed checkpoints while the loop saves newer ones: committed ones are never rewritten.
+  // The newest links may be checkpoints kept in memory only (IndexedDB full): the loop has those.
   const chainOf = async (message: CheckpointWorkerChain) => {
     if (taskId === undefined || !store) throw new Error('this checkpoint worker serves no task');
-    const chain = await (await store).chain(taskId, message.seq);
-    if (chain.length === 0) throw new Error(`${taskId} has no committed checkpoint ${message.seq} here`);
+    const opened = await store;
+    const chain: CheckpointManifest[] = [];
+    for (let seq: number | null = message.seq; seq !== null; ) {
+      const manifest: CheckpointManifest | undefined = loop?.memoryManifest(seq) ?? (await opened.manifest(taskId, seq));
+      if (!manifest) throw new Error(`${taskId} has no committed checkpoint ${seq} here`);
+      chain.unshift(manifest);
+      seq = manifest.parent;
+    }
     post({ type: 'chain', chain });
   };
 

@@ -8,12 +8,12 @@
  * 1. On the first tab, while the task runs, the page's own uploads are timed
  *    and a bare socket.io link from the same page is measured in their gaps
  *    (recovery-raw.page.ts).
- * 2. Six losses to another, idle tab, alternately closed (`page.close()`:
- *    `pagehide` says goodbye) and crashed (CDP `Page.crash`: no goodbye, the
- *    socket drops). Kills come at stratified times after an acknowledged
- *    checkpoint, (i + ½)/6 of the interval in round i, so the rounds sample
- *    the interval evenly: the redo they measure is the expected one, not a
- *    best or worst case. A new idle tab is opened after each.
+ * 2. Five losses to another, idle tab, alternately crashed (CDP
+ *    `Page.crash`: no goodbye, the socket drops) and closed (`page.close()`:
+ *    `pagehide` says goodbye). Kills come at stratified times after an
+ *    acknowledged checkpoint, (i + ½)/5 of the interval in round i, so the
+ *    rounds sample the interval evenly rather than a best or worst case. A new
+ *    idle tab is opened after each.
  * 3. Three times, the only tab is closed right after an acknowledged
  *    checkpoint and reopened in the same profile: it resumes from its own
  *    IndexedDB.
@@ -53,7 +53,7 @@ const MIB = 64;
 /** Never reached: the task outlives the bench (~5 ms a round), which cancels it. */
 const ROUNDS = 1_000_000;
 const INTERVAL_MS = 2_000;
-const COORDINATOR_ROUNDS = 6;
+const COORDINATOR_ROUNDS = 5;
 const LOCAL_ROUNDS = 3;
 const RAW_RUNS = 3;
 const MIN_UPLOAD_BYTES = 8 << 20;
@@ -100,6 +100,7 @@ function lossRound(kind: LossRound['kind'], loss: Loss, resume: Resume, from: Be
 
 export default async function recoveryBench(report: BenchReport): Promise<void> {
   const began = Date.now();
+  const say = (line: string) => console.log(`  [${((Date.now() - began) / 1000).toFixed(1)} s] ${line}`);
   const harness = await bundleRawHarness();
   const coordinator = await startTestCoordinator();
   const browser = await launchBrowser();
@@ -119,14 +120,15 @@ export default async function recoveryBench(report: BenchReport): Promise<void> 
     await pollUntil(async () => ((await taskView(grid)).volunteer === first.v.id ? true : undefined), 30_000, 'the task to start on V1');
     let holder = first;
     let idle: BenchVolunteer | undefined = await openBenchVolunteer(grid, 'V2');
-    console.log(`task running on ${holder.name}; measuring bare socket.io from it between its uploads`);
+    say(`task running on ${holder.name}; measuring bare socket.io from it as its uploads end`);
     const raw: RawResult = await measureRaw(holder.v.page, { url: rawServer.url, runs: RAW_RUNS, inFlight: 4, minUploadBytes: MIN_UPLOAD_BYTES, waitMs: 60_000 });
     await snapshot(holder);
+    say(`bare socket.io runs: ${raw.runs.map((r) => `${((r.bytes / 2 ** 20) / (r.ms / 1000)).toFixed(1)} MiB/s`).join(', ')}`);
 
     // 2. Losses to another tab.
     const rounds: LossRound[] = [];
     for (let i = 0; i < COORDINATOR_ROUNDS; i++) {
-      const kind = i % 2 === 0 ? 'close' : 'crash';
+      const kind = i % 2 === 0 ? 'crash' : 'close';
       const victim = holder;
       const heir: BenchVolunteer = idle!;
       const acked = await nextAck(grid);
@@ -137,7 +139,7 @@ export default async function recoveryBench(report: BenchReport): Promise<void> 
       const resume = await resumed(grid, loss.before);
       const round = lossRound(kind, loss, resume, victim, heir, await firstProgress(heir, acked.id), ackSeenAt);
       rounds.push(round);
-      console.log(`  ${kind} ${victim.name} → ${heir.name}: ${JSON.stringify(round)}`);
+      say(`${kind} ${victim.name} → ${heir.name}: ${JSON.stringify(round)}`);
       await victim.v.context.close();
       holder = heir;
       idle = i + 1 < COORDINATOR_ROUNDS ? await openBenchVolunteer(grid, `V${i + 3}`) : undefined;
@@ -156,7 +158,7 @@ export default async function recoveryBench(report: BenchReport): Promise<void> 
       const resume = await resuming;
       const round = lossRound('local', loss, resume, victim, reopened, await firstProgress(reopened, acked.id), ackSeenAt);
       rounds.push(round);
-      console.log(`  reopen ${victim.name} → ${reopened.name}: ${JSON.stringify(round)}`);
+      say(`reopen ${victim.name} → ${reopened.name}: ${JSON.stringify(round)}`);
       holder = reopened;
     }
     await snapshot(holder);

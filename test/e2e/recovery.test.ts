@@ -4,13 +4,17 @@
  * the coordinator acknowledged: the task resumes elsewhere from there, or in
  * the reopened tab from its own IndexedDB, and its output is still byte for
  * byte what node:wasi prints for an uninterrupted run. An upload cut off
- * halfway leaves nothing half-stored. Real Chromium tabs, closed for real.
+ * halfway leaves nothing half-stored; a volunteer whose IndexedDB is full
+ * keeps checkpointing through the coordinator. Real Chromium tabs, closed for
+ * real; the connection cut by a real proxy.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, test } from 'node:test';
+import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { CHURN_MIB, assertChurnOutput, postChurn } from '../helpers/churn-job.ts';
 import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
@@ -119,4 +123,43 @@ test('an upload cut off halfway leaves nothing half-stored, and the task resumes
   } finally {
     await proxy.close();
   }
+});
+
+test('a volunteer whose IndexedDB is full keeps checkpointing to the coordinator alone, and its task survives the tab', async () => {
+  const { grid, log } = suite;
+  const bundled = await build({
+    entryPoints: [fileURLToPath(new URL('./full-disk.worker.ts', import.meta.url))],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'warning',
+  });
+  const fullDisk = async (page: Page) => {
+    await page.context().route('**/build/checkpoint-worker.js', (route) =>
+      route.fulfill({
+        body: bundled.outputFiles[0]!.text,
+        contentType: 'text/javascript',
+        headers: { 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Resource-Policy': 'same-origin' },
+      }),
+    );
+  };
+  const a = await suite.volunteer('A', 1, { beforeLoad: fullDisk });
+  const { id } = await grid.api.postJob({ program, args: ARGS, checkpointIntervalMs: 1000 });
+  // Checkpoint 2 found the disk full; from 3 on, checkpoints live in memory until the coordinator holds them.
+  const before = await grid.api.waitForJob(id, (j) => (j.tasks[0]!.lastCheckpoint?.seq ?? 0) >= 4, 60_000);
+  assert.equal(before.tasks[0]!.volunteer, a.id);
+  assert.ok(!before.tasks[0]!.localCheckpoints.some((c) => c.seq === 2), 'checkpoint 2 did not commit');
+  const b = await suite.volunteer('B');
+  log.note(`closing A with checkpoint ${before.tasks[0]!.lastCheckpoint!.seq} on the coordinator only`);
+  await a.page.close();
+
+  const done = await grid.api.waitForJob(id, (j) => j.state === 'completed' || j.state === 'failed', FINISH_MS);
+  const task = done.tasks[0]!;
+  assert.equal(done.state, 'completed', JSON.stringify(task));
+  assert.equal(task.volunteer, b.id);
+  assert.equal(task.resumes[0]?.from, 'coordinator', JSON.stringify(task.resumes));
+  assert.ok(task.resumes[0]!.seq >= 4);
+  await assertChurnOutput(grid.api, done, 0, ARGS);
 });
