@@ -12,7 +12,6 @@ import type { Yielder } from '../runtime/event-loop-yield.ts';
 import { saveCheckpoint } from './checkpoint-session.ts';
 import type { CheckpointReport, SessionOptions } from './checkpoint-session.ts';
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
-import { compactChain } from './compaction.ts';
 import { requestCheckpoint } from './tracker-words.ts';
 
 /** How often an idle loop looks at PROTECTED (browsers clamp nested timers to ~4 ms after a few levels). */
@@ -27,12 +26,6 @@ export interface CheckpointLoopOptions extends Omit<SessionOptions, 'suspension'
    * throttled to once a minute and a worker's are not. Omit to request none.
    */
   intervalMs?: number;
-  /**
-   * Compact the chain after a commit when it reads more than twice the live
-   * memory. It runs before the next checkpoint is requested, never during one;
-   * the program runs on meanwhile.
-   */
-  compact?: boolean;
   onCommitted: (report: CheckpointReport) => void;
   onFailed: (seq: number, error: unknown) => void;
 }
@@ -46,6 +39,8 @@ export class CheckpointLoop {
   /** The checkpoint being saved, if any. */
   private saving: Promise<void> | undefined;
   private nextRequestAt = Infinity;
+  /** Other work on the store (compaction) is under way: no checkpoint starts meanwhile. */
+  private busy = false;
   /**
    * IndexedDB refused a commit for want of space: checkpoints are saved in
    * memory only from then on (memory-writer.ts), made durable by the upload
@@ -82,7 +77,22 @@ export class CheckpointLoop {
     if (!this.closed) this.timer = setTimeout(() => this.poll(), POLL_MS);
   }
 
+  /**
+   * Runs `work` between two checkpoints: after the one being saved, and with
+   * none starting until it is done (a requested one waits; the program runs on).
+   */
+  async between<T>(work: () => Promise<T>): Promise<T> {
+    while (this.saving) await this.saving;
+    this.busy = true;
+    try {
+      return await work();
+    } finally {
+      this.busy = false;
+    }
+  }
+
   private poll(): void {
+    if (this.busy) return this.schedule();
     const now = performance.now();
     if (now >= this.nextRequestAt) {
       requestCheckpoint(this.options.buffers.tracker);
@@ -115,8 +125,6 @@ export class CheckpointLoop {
       delete report.manifest;
       this.parent = report.seq;
       options.onCommitted(report);
-      // A failed compaction leaves the chain as it was (its swap is one transaction): checkpoints go on regardless.
-      if (options.compact && !this.inMemory) await compactChain(options.store, options.taskId).catch((error: unknown) => console.warn(`compacting ${options.taskId} failed:`, error));
     } catch (error) {
       options.onFailed(k, error);
       // Only an upload can carry segments away, so only a loop that hands them to the page may fall back to memory.

@@ -46,8 +46,6 @@ export interface CheckpointWorkerStart {
   parent: number | null | 'newest';
   /** Request a checkpoint this often (ms); omitted: only when someone else asks. */
   intervalMs?: number;
-  /** Compact the task's chain after a commit when it reads more than twice its memory (compaction.ts). */
-  compact?: boolean;
   /** How segments are batched into transactions (benchmarks tune it). */
   writer?: CheckpointWriterOptions;
   /** @default CHECKPOINT_DB_NAME */
@@ -85,6 +83,11 @@ export type CheckpointWorkerRequest =
   | CheckpointWorkerSegments
   /** The task halts: take no checkpoint after the ones committed or being saved; answers once those settled. */
   | { type: 'halt' }
+  /**
+   * The coordinator holds checkpoint `seq`: compact the chain ending there if
+   * it reads more than twice its memory (compaction.ts), between checkpoints.
+   */
+  | { type: 'compact'; seq: number }
   | { type: 'close'; deleteCheckpoints?: boolean };
 
 export interface SerializedError {
@@ -107,6 +110,7 @@ export type CheckpointWorkerEvent =
   | { type: 'chain'; chain: CheckpointManifest[] }
   | { type: 'segments'; segments: ArrayBuffer[] }
   | { type: 'halted' }
+  | { type: 'compacted' }
   | { type: 'restored'; restored: RestoredCheckpoint | null }
   | { type: 'ready'; parent: number | null }
   | { type: 'committed'; report: CheckpointReport }

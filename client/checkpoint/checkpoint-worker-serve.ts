@@ -4,6 +4,7 @@
  */
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import { importChain, readSegments } from './chain-transfer.ts';
+import { compactChain } from './compaction.ts';
 import { CheckpointChannel } from './checkpoint-channel.ts';
 import { CheckpointLoop } from './checkpoint-loop.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
@@ -80,7 +81,6 @@ export function serveCheckpointWorker(
       parent,
       ...(message.intervalMs === undefined ? {} : { intervalMs: message.intervalMs }),
       ...(message.writer === undefined ? {} : { writer: message.writer }),
-      compact: message.compact === true,
       // The kept segment bytes go to the page (transferred, not copied) for the upload.
       onCommitted: (report) => scope.postMessage({ type: 'committed', report }, report.segments ? [...report.segments.values()] : []),
       onFailed: (seq, error) => post({ type: 'failed', seq, error: serializeError(error) }),
@@ -133,6 +133,12 @@ export function serveCheckpointWorker(
           return chainOf(message);
         case 'segments':
           return segmentsOf(message);
+        case 'compact':
+          if (loop && store && taskId !== undefined) {
+            const [opened, id] = [await store, taskId];
+            await loop.between(() => compactChain(opened, id, { seq: message.seq }));
+          }
+          return post({ type: 'compacted' });
         case 'halt':
           await loop?.close();
           return post({ type: 'halted' });

@@ -21,12 +21,18 @@ export interface CompactionResult {
 }
 
 /**
- * Compacts the task's newest chain when `needsCompaction` says so (or always,
- * with `force`). Call it from the task's checkpoint worker between commits:
- * it must not run while a checkpoint of the same task is being written.
+ * Compacts the task's chain ending at `seq` (the newest by default) when
+ * `needsCompaction` says so (or always, with `force`); checkpoints after
+ * `seq` stay as they are, their parent now a base. Call it from the task's
+ * checkpoint worker between commits: it must not run while a checkpoint of
+ * the same task is being written.
  */
-export async function compactChain(store: CheckpointStore, taskId: string, options: { force?: boolean } = {}): Promise<CompactionResult | undefined> {
-  const chain = await store.chain(taskId);
+export async function compactChain(
+  store: CheckpointStore,
+  taskId: string,
+  options: { force?: boolean; seq?: number } = {},
+): Promise<CompactionResult | undefined> {
+  const chain = await store.chain(taskId, options.seq);
   if (chain.length === 0 || (!options.force && !needsCompaction(chain))) return undefined;
   const view = chainView(chain);
   const head = view.head;

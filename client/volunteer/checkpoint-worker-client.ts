@@ -27,7 +27,7 @@ export interface CheckpointWorkerHandlers {
   broken(error: SerializedError): void;
 }
 
-type Reply = 'imported' | 'chain' | 'segments' | 'halted' | 'restored' | 'ready' | 'closed';
+type Reply = 'imported' | 'chain' | 'segments' | 'halted' | 'compacted' | 'restored' | 'ready' | 'closed';
 
 export class CheckpointWorkerClient {
   private readonly worker: Worker;
@@ -67,6 +67,11 @@ export class CheckpointWorkerClient {
   async segments(hashes: string[]): Promise<ArrayBuffer[]> {
     const event = await this.request('segments', { type: 'segments', hashes });
     return event.type === 'segments' ? event.segments : [];
+  }
+
+  /** Compacts the chain ending at `seq` if it reads more than twice its memory, between checkpoints. */
+  async compact(seq: number): Promise<void> {
+    await this.request('compacted', { type: 'compact', seq });
   }
 
   /** Takes no more checkpoints; resolves once one being saved has settled. */

@@ -59,8 +59,6 @@ export interface CheckpointingOptions {
   seed?: { chain: CheckpointManifest[]; segments: Map<string, ArrayBuffer> };
   /** Hand each committed checkpoint's segment bytes to `onReport` (in `segments`), for an upload. */
   keepSegments?: boolean;
-  /** Compact the local chain when it reads more than twice the live memory. */
-  compact?: boolean;
   onReport(report: CommittedCheckpoint): void;
   onProblem(problem: string): void;
   /** @default CHECKPOINT_WORKER_URL */
@@ -86,6 +84,8 @@ export interface TaskCheckpointing {
   committed: CommittedSource;
   /** The task halts: no checkpoint is taken after those committed or being saved (resolves once those settled). */
   halt(): Promise<void>;
+  /** The coordinator holds checkpoint `seq`: the local chain up to it may be compacted. */
+  compact(seq: number): Promise<void>;
   /** Swaps the checkpoint worker for a new one (it failed or stopped answering); resolves once the new one runs. */
   replaceWorker(reason: string): Promise<void>;
   /** Ends checkpointing; `deleteCheckpoints` when the task is over. */
@@ -140,7 +140,6 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
     parent,
     intervalMs: options.intervalMs,
     ...(options.keepSegments ? { writer: { keepSegments: true } } : {}),
-    ...(options.compact ? { compact: true } : {}),
     ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
   });
 
@@ -190,6 +189,7 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
         }),
       committed: { chain: (seq) => worker.chain(seq), segments: (hashes) => worker.segments(hashes) },
       halt: () => worker.halt(),
+      compact: (seq) => worker.compact(seq),
       replaceWorker,
       close: (deleteCheckpoints) => {
         closed = true;

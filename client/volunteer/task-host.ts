@@ -128,7 +128,6 @@ export class TaskHost {
         ...(resume && { resumeAt: resume.seq }),
         ...(source?.seed && { seed: source.seed }),
         keepSegments: true,
-        compact: true,
         onReport: ({ segments, ...report }) => {
           if (!live()) return;
           chainBytes += report.storedBytes;
@@ -143,7 +142,18 @@ export class TaskHost {
       spec.checkpoint = entry.checkpointing.link;
       const restored = entry.checkpointing.restored;
       chainBytes = restored?.bytesRead ?? 0;
-      entry.uploader = new CheckpointUploader(assignment, entry.checkpointing.committed, this.transport, (record) => this.reporter.uploaded(record), resume?.seq ?? null);
+      const { checkpointing } = entry;
+      entry.uploader = new CheckpointUploader(
+        assignment,
+        checkpointing.committed,
+        this.transport,
+        (record) => {
+          this.reporter.uploaded(record);
+          // The local copy of what the coordinator holds is kept; the chain before it may shrink into a base.
+          checkpointing.compact(record.seq).catch((error: unknown) => console.warn(`[task ${assignment.taskId}] local compaction failed:`, error));
+        },
+        resume?.seq ?? null,
+      );
       if (resume && source) {
         if (restored?.seq !== resume.seq) throw new Error(`restored checkpoint ${restored?.seq ?? 'none'} instead of ${resume.seq}`);
         await this.transport.resumed(assignment, resume.seq, source.from);

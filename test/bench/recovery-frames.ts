@@ -1,67 +1,49 @@
 /**
- * What a volunteer page says on its coordinator socket, read from the frames
- * Chromium reports (the page is not touched): when the socket opened and the
- * hello was answered, and every progress report with the time it was sent.
- * Times are the bench process's `Date.now()` when Playwright delivered the
- * frame (the coordinator runs in this process: the same clock as its ISO
- * times).
+ * What a volunteer tab said on its coordinator socket, as recovery-frames.page.ts
+ * records it inside the tab: its bundle, the reads of it, and the pace of a
+ * task's progress derived from it.
  */
-import type { Page } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { RawTab } from './recovery-tabs.ts';
 
 export interface ProgressFrame {
+  /** Wall-clock ms (the tab's `performance.timeOrigin + now()`) when it was sent. */
   at: number;
   taskId: string;
   progress: number;
 }
 
-/** An event or an ack of the socket.io protocol in an engine.io message: `4` + type + `/nsp,` + id + JSON. */
-const PACKET = /^4([23])(?:\/[^,[]*,)?(\d*)(\[[\s\S]*\])$/;
+export interface PageFrames {
+  /** The tab opened its coordinator websocket. */
+  socketAt?: number;
+  /** The coordinator answered the tab's hello: it is a volunteer again. */
+  welcomeAt?: number;
+  readonly progress: ProgressFrame[];
+}
 
-export class FrameLog {
-  /** The page opened its coordinator websocket. */
-  socketAt: number | undefined;
-  /** The coordinator answered the page's hello: it is a volunteer again. */
-  welcomeAt: number | undefined;
-  readonly progress: ProgressFrame[] = [];
-  #helloId: string | undefined;
+export async function bundleFrameRecorder(): Promise<string> {
+  const entry = fileURLToPath(new URL('./recovery-frames.page.ts', import.meta.url));
+  const out = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022', logLevel: 'warning' });
+  return out.outputFiles[0]!.text;
+}
 
-  /** Records `page`'s frames on sockets to `coordinatorUrl`; call before the page loads. */
-  constructor(page: Page, coordinatorUrl: string) {
-    const host = new URL(coordinatorUrl).host;
-    page.on('websocket', (ws) => {
-      if (new URL(ws.url()).host !== host) return;
-      this.socketAt ??= Date.now();
-      ws.on('framesent', ({ payload }) => typeof payload === 'string' && this.#sent(payload));
-      ws.on('framereceived', ({ payload }) => typeof payload === 'string' && this.#received(payload));
-    });
-  }
+/** Everything the tab recorded, progress of `taskId` only. */
+export function readFrames(tab: RawTab, taskId: string): Promise<PageFrames> {
+  const id = JSON.stringify(taskId);
+  return tab.evaluate<PageFrames>(`(({ socketAt, welcomeAt, progress }) => ({ socketAt, welcomeAt, progress: progress.filter((p) => p.taskId === ${id}) }))(globalThis.recoveryFrames)`);
+}
 
-  #sent(payload: string): void {
-    const packet = PACKET.exec(payload);
-    if (packet?.[1] !== '2') return;
-    if (payload.includes('"task:progress"')) {
-      const [, body] = JSON.parse(packet[3]!) as [string, { taskId: string; progress: number }];
-      this.progress.push({ at: Date.now(), taskId: body.taskId, progress: body.progress });
-    } else if (payload.includes('"hello"')) {
-      this.#helloId = packet[2];
-    }
-  }
-
-  #received(payload: string): void {
-    const packet = PACKET.exec(payload);
-    if (packet?.[1] === '3' && packet[2] === this.#helloId) this.welcomeAt ??= Date.now();
-  }
-
-  /** The task's progress reports, oldest first. */
-  of(taskId: string): ProgressFrame[] {
-    return this.progress.filter((p) => p.taskId === taskId);
-  }
+/** The first progress the tab reported for `taskId` after wall-clock time `after`, or undefined if none yet. */
+export function firstProgress(tab: RawTab, taskId: string, after: number): Promise<ProgressFrame | undefined> {
+  const expression = `globalThis.recoveryFrames.progress.find((p) => p.taskId === ${JSON.stringify(taskId)} && p.at > ${after}) ?? null`;
+  return tab.evaluate<ProgressFrame | null>(expression).then((p) => p ?? undefined);
 }
 
 /**
- * Milliseconds per unit of progress over the reports in `frames` (a task's run
- * on one page, checkpoint stops included: the pace at which lost work is
- * redone); undefined if they span less than `minSpanMs`.
+ * Milliseconds per unit of progress over `frames` (a task's run on one tab,
+ * checkpoint stops included: the pace at which lost work is done again);
+ * undefined if they span less than `minSpanMs`.
  */
 export function msPerProgress(frames: readonly ProgressFrame[], minSpanMs = 1_000): number | undefined {
   // The first report after a start or resume comes after the restore: start the span at the second.

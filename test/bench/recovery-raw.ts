@@ -8,10 +8,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { Page } from 'playwright-core';
 import { Server } from 'socket.io';
 import { MAX_SOCKET_MESSAGE_BYTES } from '../../shared/limits.ts';
-import type { RawOptions, RawResult, RecoveryRawHarness, TimedUpload } from './recovery-raw.page.ts';
+import type { RawOptions, RawResult, TimedUpload } from './recovery-raw.page.ts';
+import type { RawTab } from './recovery-tabs.ts';
 
 export type { RawResult, RawRun, TimedUpload } from './recovery-raw.page.ts';
 
@@ -43,24 +43,18 @@ export async function startRawSocketServer(): Promise<RawSocketServer> {
   };
 }
 
-type HarnessCall = <K extends keyof RecoveryRawHarness>(page: Page, name: K, ...args: Parameters<RecoveryRawHarness[K]>) => Promise<Awaited<ReturnType<RecoveryRawHarness[K]>>>;
+const call = <T>(tab: RawTab, expression: string, timeoutMs?: number) => tab.evaluate<T>(`globalThis.recoveryRaw.${expression}`, timeoutMs);
 
-const call: HarnessCall = (page, name, ...args) =>
-  page.evaluate(
-    ([n, a]) => (globalThis as unknown as { recoveryRaw: Record<string, (...x: unknown[]) => unknown> }).recoveryRaw[n]!(...a),
-    [name, args] as const,
-  ) as never;
-
-/** Adds the harness to a volunteer page and starts stamping its uploads. */
-export async function installRawHarness(page: Page, script: string): Promise<void> {
-  await page.addScriptTag({ content: script });
-  await call(page, 'watchUploads');
+/** Adds the harness to a volunteer tab and starts stamping its uploads. */
+export async function installRawHarness(tab: RawTab, script: string): Promise<void> {
+  await tab.evaluate(script);
+  await call(tab, 'watchUploads()');
 }
 
-export function pageUploads(page: Page): Promise<TimedUpload[]> {
-  return call(page, 'uploads');
+export function pageUploads(tab: RawTab): Promise<TimedUpload[]> {
+  return call(tab, 'uploads()');
 }
 
-export function measureRaw(page: Page, options: RawOptions): Promise<RawResult> {
-  return call(page, 'raw', options);
+export function measureRaw(tab: RawTab, options: RawOptions, timeoutMs: number): Promise<RawResult> {
+  return call(tab, `raw(${JSON.stringify(options)})`, timeoutMs);
 }

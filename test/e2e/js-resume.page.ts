@@ -13,6 +13,8 @@ import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../../client/runti
 import { startCheckpointing } from '../../client/volunteer/task-checkpointing.ts';
 import type { CommittedCheckpoint } from '../../client/volunteer/task-checkpointing.ts';
 
+const HARNESS_DB = 'grid-test-harness';
+
 export interface ResumeTask {
   taskId: string;
   programUrl: string;
@@ -53,6 +55,8 @@ async function run(task: ResumeTask, resume: boolean, stopAfter?: number, killAf
     intervalMs: task.intervalMs,
     tracking: 'diff',
     resume,
+    // A database of its own: the volunteer page this runs in deletes the checkpoints of tasks its coordinator does not know.
+    dbName: HARNESS_DB,
     onReport: ({ seq, parent, pages, stopMs }) => report.checkpoints.push({ seq, parent, pages, stopMs }),
     onProblem: (problem) => report.problems.push(problem),
   });

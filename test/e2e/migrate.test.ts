@@ -44,7 +44,8 @@ test('a task migrated after two checkpoints resumes on another volunteer and pri
   assert.equal(task.resumes.length, 1, JSON.stringify(task.resumes));
   assert.equal(task.resumes[0]!.from, 'coordinator');
   assert.ok(task.resumes[0]!.seq >= 2, `resumed from checkpoint ${task.resumes[0]!.seq}, taken after the first two`);
-  assert.ok(task.checkpoints >= 1 && task.lastCheckpoint!.seq === task.resumes[0]!.seq, 'the coordinator holds the checkpoint it resumed from');
+  // Uploads go on after the move: the coordinator's newest is the one it resumed from or a later one.
+  assert.ok(task.checkpoints >= 1 && task.lastCheckpoint!.seq >= task.resumes[0]!.seq, 'the coordinator holds the checkpoint it resumed from or a newer one');
 
   const stops = done.tasks[0]!.localCheckpoints.map((c) => c.stopMs.toFixed(2));
   t.diagnostic(`stops of the instrumented program at its checkpoints (ms): ${stops.join(' ')}`);

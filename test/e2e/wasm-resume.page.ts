@@ -27,6 +27,8 @@ import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../../client/runti
 import { startCheckpointing } from '../../client/volunteer/task-checkpointing.ts';
 import type { CommittedCheckpoint } from '../../client/volunteer/task-checkpointing.ts';
 
+const HARNESS_DB = 'grid-test-harness';
+
 /** An interval the checkpoint worker never reaches: only the page asks for checkpoints. */
 const NO_INTERVAL_MS = 1e9;
 const PAGE_SIZE = 4096;
@@ -149,6 +151,8 @@ async function run(task: WasmTask, plan: RunPlan): Promise<RunReport> {
     intervalMs: plan.intervalMs ?? NO_INTERVAL_MS,
     tracking: 'barrier',
     resume: plan.resume,
+    // A database of its own: the volunteer page this runs in deletes the checkpoints of tasks its coordinator does not know.
+    dbName: HARNESS_DB,
     onReport: ({ seq, parent, pages }) => report.checkpoints.push({ seq, parent, pages }),
     onProblem: (problem) => report.problems.push(problem),
   });
