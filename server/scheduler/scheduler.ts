@@ -1,6 +1,6 @@
 /**
- * Matches queued tasks to volunteers' free slots and follows each task through
- * its lease: assignment, progress, output, finish or failure, loss (disconnect,
+ * Follows each task through its lease (dispatch.ts matches queued tasks to
+ * volunteers' free slots): assignment, progress, output, finish or failure, loss (disconnect,
  * `pagehide`, heartbeat silence) and requeue. Every state change is written
  * through the group commit, and a volunteer hears about it only once durable.
  * A task can also be halted through a checkpoint (migration, preemption of
@@ -9,21 +9,18 @@
  * Claims 54–56, 62–65, 84–87, 103–107 (DESIGN.md §5).
  */
 import { GridError } from '../../shared/errors.ts';
-import { ACK_TIMEOUT_MS, HEARTBEAT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
-import { chainSegments } from '../../shared/checkpoint-format.ts';
+import { HEARTBEAT_MS, LEASE_MS, MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import { outputOffsetsOf } from '../../shared/task-state.ts';
 import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
 import { logger } from '../logger.ts';
-import type { JobRecord, TaskEnd, TaskRecord } from '../store/records.ts';
+import type { JobRecord, TaskEnd } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
-import { buildAssignment } from './assignment.ts';
+import { Dispatcher } from './dispatch.ts';
 import { LeaseTable } from './lease-table.ts';
 import type { Lease } from './lease-table.ts';
-import { Lookup } from './lookup.ts';
-import { choosePreemptions } from './preemption.ts';
 import { VolunteerSession } from './session.ts';
 import type { VolunteerLink } from './session.ts';
 
@@ -31,8 +28,6 @@ const log = logger('scheduler');
 
 /** How often expired leases are looked for. */
 const SWEEP_MS = 500;
-/** Waiting tasks considered at once for preemption by priority. */
-const PREEMPT_LOOKAHEAD = 256;
 
 /** Who hears that something changed (the dashboards). */
 export interface ChangeListener {
@@ -49,6 +44,7 @@ export class Scheduler {
   readonly #leases = new LeaseTable<VolunteerSession>(LEASE_MS);
   readonly #sweep: ReturnType<typeof setInterval>;
   #dispatchPending = false;
+  readonly #dispatcher: Dispatcher;
   /** Set when the coordinator shuts down: its sockets close, but the volunteers did not leave. */
   #closed = false;
 
@@ -56,6 +52,16 @@ export class Scheduler {
     private readonly store: Store,
     private readonly changes: ChangeListener,
   ) {
+    this.#dispatcher = new Dispatcher(store, this.#leases, changes, {
+      sessions: () => [...this.#sessions.values()],
+      connected: (lease) => lease.session !== null && this.#sessions.has(lease.session.link),
+      resumableFrom: (taskId, seq, digest) => this.#resumableFrom(taskId, seq, digest),
+      halt: (lease, why) => this.#halt(lease, why),
+      refused: (lease, why) => {
+        // After close the store is gone and the lease is kept for the next start.
+        if (!this.#closed && this.#leases.get(lease.token)) this.#lose(lease, why, false);
+      },
+    });
     this.#adoptRunningTasks();
     this.#sweep = setInterval(() => this.#expire(), SWEEP_MS);
     this.#sweep.unref();
@@ -372,96 +378,10 @@ export class Scheduler {
     setImmediate(() => {
       this.#dispatchPending = false;
       try {
-        this.#dispatch();
+        this.#dispatcher.dispatch();
       } catch (error) {
         log.error('dispatch failed', error);
       }
     });
-  }
-
-  /**
-   * Fills free slots: first with tasks a volunteer can resume from its own
-   * IndexedDB, then with the highest-priority queued tasks, spread over
-   * volunteers; then, if tasks still wait, preempts lower-priority ones.
-   */
-  #dispatch(): void {
-    const open = [...this.#sessions.values()].filter((s) => s.free > 0);
-    const lookup = new Lookup(this.store);
-    for (const session of open) this.#giveBackHeld(session, lookup);
-    const wanted = open.reduce((n, s) => n + s.free, 0);
-    const tasks = wanted === 0 ? [] : this.store.tasks.nextQueued(wanted);
-    let turn = 0;
-    for (const task of tasks) {
-      // The next session in turn with a free slot, other than the one a migrated task left.
-      const fits = (s: VolunteerSession) => s.free > 0 && s.volunteerId !== task.avoidVolunteer;
-      const skip = open.findIndex((_, i) => fits(open[(turn + i) % open.length]!));
-      if (skip < 0) continue;
-      turn += skip;
-      this.#assign(task, open[turn++ % open.length]!, lookup);
-    }
-    this.#preemptForWaiting(lookup);
-    this.changes.volunteers();
-  }
-
-  /** Gives a session the waiting tasks whose newest coordinator checkpoint it holds locally (it said so in its hello). */
-  #giveBackHeld(session: VolunteerSession, lookup: Lookup): void {
-    for (const [taskId, { seq, digest }] of session.held) {
-      if (session.free === 0) return;
-      const task = this.store.tasks.get(taskId);
-      if (task?.state !== 'queued' || task.avoidVolunteer === session.volunteerId) continue;
-      session.held.delete(taskId);
-      if (this.#resumableFrom(taskId, seq, digest)) this.#assign(task, session, lookup);
-    }
-  }
-
-  #assign(task: TaskRecord, session: VolunteerSession, lookup: Lookup): void {
-    const job = lookup.job(task.jobId);
-    const program = job && lookup.program(job.programId);
-    if (!job || !program) return;
-    const chain = task.resumeSeq === undefined ? [] : this.store.checkpoints.chain(task.id, task.resumeSeq);
-    if (task.resumeSeq !== undefined && chain.length === 0) {
-      // Cannot happen while checkpoints are only ever added; if it does, starting over is the safe way on.
-      log.error(`task ${task.id}: its checkpoint ${task.resumeSeq} has no complete chain; it starts over`);
-      this.store.tasks.requeue(task.id, false);
-      return;
-    }
-    const now = Date.now();
-    // The first lease period also covers the volunteer's acceptance.
-    const lease = this.#leases.grant(task.id, job.id, session.volunteerId, session, now, ACK_TIMEOUT_MS, task.outputBytes);
-    if (chain.length > 0) lease.resumeSegments = new Set(chainSegments(chain));
-    session.leases.add(lease.token);
-    this.store.tasks.assign(task.id, session.volunteerId, lease.token, new Date(now).toISOString());
-    if (job.state === 'queued') {
-      this.store.jobs.setState(job.id, 'running');
-      job.state = 'running';
-    }
-    this.changes.job(job.id);
-    const digest = task.resumeSeq === undefined ? undefined : this.store.checkpoints.digest(task.id, task.resumeSeq);
-    const assignment = buildAssignment(task, job, program, lease.token, chain, digest);
-    this.store.commit.afterCommit(() => {
-      session.link.assign(assignment).then(
-        () => this.#leases.renew(lease, Date.now()),
-        (error: Error) => {
-          // After close the store is gone and the lease is kept for the next start.
-          if (!this.#closed && this.#leases.get(lease.token)) this.#lose(lease, `not accepted: ${error.message}`, false);
-        },
-      );
-    });
-  }
-
-  /** Every slot is busy and tasks wait: halts running tasks of lower priority so those get the slots (choosePreemptions). */
-  #preemptForWaiting(lookup: Lookup): void {
-    if ([...this.#sessions.values()].some((s) => s.free > 0)) return;
-    const waiting = this.store.tasks.nextQueued(PREEMPT_LOOKAHEAD);
-    if (waiting.length === 0) return;
-    const running = this.#leases
-      .all()
-      .filter((l) => l.session !== null && this.#sessions.has(l.session.link))
-      .map((l) => ({ lease: l, token: l.token, priority: lookup.job(l.jobId)?.priority ?? 0, halting: l.halting !== undefined }));
-    const chosen = new Set(choosePreemptions(waiting.map((t) => lookup.job(t.jobId)?.priority ?? 0), running));
-    for (const { lease } of running.filter((r) => chosen.has(r.token))) {
-      log.info(`task ${lease.taskId} preempted for a higher-priority task`);
-      this.#halt(lease, 'priority');
-    }
   }
 }

@@ -223,3 +223,14 @@ test('a reconnecting volunteer gets back a waiting task whose newest checkpoint 
   const refused = scheduler.connect({ ...hello('volunteer-z', 1), held: [{ taskId: b.assigned[0]!.taskId, seq: 1, digest: 'a'.repeat(64) }] }, wrong);
   assert.deepEqual(refused.forget, [b.assigned[0]!.taskId], 'a task running elsewhere is not resumed from a local copy');
 });
+
+test('a checkpoint of a running job asks each of its running tasks for one now; a job not running is a 409', async () => {
+  const link = new MemoryLink();
+  scheduler.connect(hello('volunteer-c', 1), link);
+  const job = jobs.create({ program: 'empty', tasks: [{ args: [] }, { args: [] }] });
+  await waitFor(() => link.assigned.length === 1);
+  jobs.checkpoint(job.id);
+  assert.deepEqual(link.checkpointsAsked, [link.assigned[0]!.taskId]);
+  const idle = jobs.create({ program: 'empty' });
+  assert.throws(() => jobs.checkpoint(idle.id), /Conflict/);
+});
