@@ -34,12 +34,11 @@ export class CheckpointService {
     return hashes.filter((hash) => !this.blobs.has(hash));
   }
 
-  /** Resolves once the segment is durable; the file I/O runs off the event loop, so the next segment is read meanwhile. */
-  async storeSegment(link: VolunteerLink, taskId: string, lease: string, hash: string, data: Uint8Array): Promise<void> {
+  storeSegment(link: VolunteerLink, taskId: string, lease: string, hash: string, data: Uint8Array): void {
     this.scheduler.holder(link, taskId, lease);
     const actual = sha256Hex(data);
     if (actual !== hash) throw new GridError('ValidationError', `segment ${hash}: its bytes hash to ${actual}`);
-    await this.blobs.putAsync(data, hash);
+    this.blobs.put(data);
   }
 
   storeManifest(link: VolunteerLink, taskId: string, lease: string, raw: unknown): void {

@@ -1,8 +1,7 @@
 /**
  * One way to take an inbound socket event: validate the payload, run the
  * handler, and answer through the ack (if the client gave one) once the
- * handler's writes are durable (and, for a handler returning a promise, once
- * it settled). A bad payload or a failed handler gets an
+ * handler's writes are durable. A bad payload or a failed handler gets an
  * error reply (or a `protocol:error` event when there is no ack), never a crash.
  */
 import type { Socket } from 'socket.io';
@@ -34,19 +33,13 @@ export function handleEvent<S extends z.ZodType>(
 ): void {
   socket.on(event, (...args: unknown[]) => {
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AnyAck) : undefined;
-    const fail = (error: unknown) => {
+    try {
+      const value = handler(parseOrThrow(schema, args[0], event));
+      if (ack) afterCommit(() => ack({ ok: true, value: value ?? null }));
+    } catch (error) {
       const serialized = publicError(error, event);
       if (ack) ack({ ok: false, error: serialized });
       else socket.emit('protocol:error', { event, error: serialized });
-    };
-    const answer = (value: unknown) => ack && afterCommit(() => ack({ ok: true, value: value ?? null }));
-    try {
-      const value = handler(parseOrThrow(schema, args[0], event));
-      // A handler that does its I/O off the event loop answers when it is done.
-      if (value instanceof Promise) value.then(answer, fail);
-      else answer(value);
-    } catch (error) {
-      fail(error);
     }
   });
 }

@@ -23,7 +23,7 @@ export interface BlobStore {
   /** Stores the bytes (if new; else marks the blob as just used) and returns their SHA-256. */
   put(bytes: Uint8Array): string;
   /** `put` with the file I/O off the event loop, for bulk writers (compaction). */
-  putAsync(bytes: Uint8Array, hash?: string): Promise<string>;
+  putAsync(bytes: Uint8Array): Promise<string>;
   get(hash: string): Buffer | undefined;
   /** `get` with the file I/O off the event loop. */
   getAsync(hash: string): Promise<Buffer | undefined>;
@@ -119,9 +119,8 @@ export function fileBlobStore(root: string): BlobStore {
       fsyncPath(folder);
       return hash;
     },
-    async putAsync(bytes, known) {
-      // `known`: the caller already checked the bytes against this hash.
-      const hash = known ?? sha256Hex(bytes);
+    async putAsync(bytes) {
+      const hash = sha256Hex(bytes);
       const target = pathOf(hash);
       if (touch(target)) return hash;
       const { folder, temp } = tempOf(hash);
