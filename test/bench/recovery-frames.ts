@@ -14,11 +14,26 @@ export interface ProgressFrame {
   progress: number;
 }
 
+/** A request of a checkpoint upload sent, or its ack received. */
+export interface UploadStep {
+  at: number;
+  step: 'checkpoint:missing' | 'checkpoint:segment' | 'checkpoint:manifest';
+  acked: boolean;
+}
+
+/** What a tab recorded; times are wall-clock ms. */
 export interface PageFrames {
   /** The tab opened its coordinator websocket. */
   socketAt?: number;
   /** The coordinator answered the tab's hello: it is a volunteer again. */
   welcomeAt?: number;
+  /** Each `task:assign` received. */
+  readonly assigns: number[];
+  /** Each `task:resumed` sent (the coordinator stamps the task's `resumes` entry when it arrives). */
+  readonly resumes: number[];
+  /** Each binary message received: the segments of a chain being downloaded. */
+  readonly binaryIn: { at: number; bytes: number }[];
+  readonly uploadSteps: UploadStep[];
   readonly progress: ProgressFrame[];
 }
 
@@ -31,7 +46,12 @@ export async function bundleFrameRecorder(): Promise<string> {
 /** Everything the tab recorded, progress of `taskId` only. */
 export function readFrames(tab: RawTab, taskId: string): Promise<PageFrames> {
   const id = JSON.stringify(taskId);
-  return tab.evaluate<PageFrames>(`(({ socketAt, welcomeAt, progress }) => ({ socketAt, welcomeAt, progress: progress.filter((p) => p.taskId === ${id}) }))(globalThis.recoveryFrames)`);
+  return tab.evaluate<PageFrames>(`((f) => ({ ...f, progress: f.progress.filter((p) => p.taskId === ${id}) }))(globalThis.recoveryFrames)`);
+}
+
+/** The tab's upload requests and acks. */
+export function readUploadSteps(tab: RawTab): Promise<UploadStep[]> {
+  return tab.evaluate<UploadStep[]>('globalThis.recoveryFrames.uploadSteps');
 }
 
 /** The first progress the tab reported for `taskId` after wall-clock time `after`, or undefined if none yet. */
@@ -41,14 +61,26 @@ export function firstProgress(tab: RawTab, taskId: string, after: number): Promi
 }
 
 /**
- * Milliseconds per unit of progress over `frames` (a task's run on one tab,
- * checkpoint stops included: the pace at which lost work is done again);
- * undefined if they span less than `minSpanMs`.
+ * When the run whose reports are `frames` passed `progress` (interpolated
+ * between the two reports around it); undefined if it did not, or before its
+ * first report (which comes after a restore, so its time is not the work's).
  */
-export function msPerProgress(frames: readonly ProgressFrame[], minSpanMs = 1_000): number | undefined {
-  // The first report after a start or resume comes after the restore: start the span at the second.
-  const first = frames[1];
+export function timeAt(frames: readonly ProgressFrame[], progress: number): number | undefined {
+  const i = frames.findIndex((f) => f.progress >= progress);
+  if (i < 1) return undefined;
+  const [a, b] = [frames[i - 1]!, frames[i]!];
+  return a.at + ((b.at - a.at) * (progress - a.progress)) / (b.progress - a.progress);
+}
+
+/**
+ * Milliseconds per unit of progress over the last `windowMs` of `frames` (a
+ * task's run on one tab, checkpoint stops included: the pace at which lost
+ * work is done again); undefined if they span less than `minSpanMs`.
+ */
+export function msPerProgress(frames: readonly ProgressFrame[], windowMs = 5_000, minSpanMs = 1_000): number | undefined {
   const last = frames.at(-1);
+  // Never the first report of a run: it comes after the restore.
+  const first = frames.slice(1).find((f) => last && f.at >= last.at - windowMs);
   if (!first || !last || last.at - first.at < minSpanMs || last.progress <= first.progress) return undefined;
   return (last.at - first.at) / (last.progress - first.progress);
 }

@@ -1,21 +1,22 @@
 /**
- * Runs inside a volunteer page (bundled by recovery-raw.ts, added as a
- * script): stamps the page's own checkpoint uploads with the time they
- * ended, and measures what a bare socket.io link from the same page carries
- * in the same shape (binary messages the size of its segments, 4 in flight,
- * each acked, websocket only), for recovery.bench.ts's `upload_efficiency`.
+ * Runs inside a volunteer page (bundled by recovery-raw.ts, evaluated in the
+ * tab): stamps the page's own checkpoint uploads with the time they ended,
+ * and measures what a bare socket.io link from the same page carries in the
+ * same shape (as many binary messages as an upload sends, of its segments'
+ * size, 4 in flight, each acked, websocket only), for recovery.bench.ts's
+ * `upload_efficiency`.
  */
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import type { UploadRecord } from '../../client/volunteer/checkpoint-uploader.ts';
 
-/** An upload record as main.ts pushes it, plus when it was pushed (the page's `performance.now()`). */
+/** An upload record as main.ts pushes it, plus when it was pushed (wall-clock ms: `performance.timeOrigin + now()`). */
 export interface TimedUpload extends UploadRecord {
   endedAt: number;
 }
 
 export interface RawRun {
-  /** The page's `performance.now()` at the first message. */
+  /** Wall-clock ms at the first message. */
   startedAt: number;
   ms: number;
   bytes: number;
@@ -23,29 +24,21 @@ export interface RawRun {
 
 export interface RawOptions {
   url: string;
-  runs: number;
-  inFlight: number;
-  /** Size the messages like the page's first upload of at least this many bytes. */
-  minUploadBytes: number;
-  /** How long to wait for one of the page's own uploads to end. */
-  waitMs: number;
-}
-
-export interface RawResult {
+  /** As many messages of the size of the page's own segments as one of its uploads sends. */
   messages: number;
   messageBytes: number;
-  runs: RawRun[];
+  inFlight: number;
 }
 
 export interface RecoveryRawHarness {
   watchUploads(): void;
   uploads(): TimedUpload[];
-  raw(options: RawOptions): Promise<RawResult>;
+  raw(options: RawOptions): Promise<RawRun>;
 }
 
 const ACK_TIMEOUT_MS = 10_000;
+const wall = () => performance.timeOrigin + performance.now();
 const timed: TimedUpload[] = [];
-const waiters: (() => void)[] = [];
 let watching = false;
 
 function watchUploads(): void {
@@ -55,23 +48,11 @@ function watchUploads(): void {
   const push = stats.uploads.push.bind(stats.uploads);
   // main.ts pushes each finished upload into this very array: stamping the push times it without touching the page's code.
   stats.uploads.push = (...records: UploadRecord[]) => {
-    const endedAt = performance.now();
+    const endedAt = wall();
     for (const record of records) timed.push({ ...record, endedAt });
-    for (const wake of waiters.splice(0)) wake();
     return push(...records);
   };
   watching = true;
-}
-
-/** Resolves when the page's next upload ends, or after `timeoutMs` (the measurement then goes ahead anyway). */
-function nextUpload(timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    waiters.push(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 async function send(socket: Socket, data: Uint8Array, messages: number, inFlight: number): Promise<void> {
@@ -94,31 +75,15 @@ function connect(url: string): Promise<Socket> {
   });
 }
 
-async function raw(options: RawOptions): Promise<RawResult> {
-  watchUploads();
+async function raw(options: RawOptions): Promise<RawRun> {
   const socket = await connect(options.url);
   try {
-    const deadline = performance.now() + options.waitMs;
-    let model = timed.find((u) => u.bytes >= options.minUploadBytes);
-    while (!model) {
-      if (performance.now() > deadline) throw new Error(`no upload of ${options.minUploadBytes} bytes or more within ${options.waitMs} ms`);
-      await nextUpload(options.waitMs);
-      model = timed.find((u) => u.bytes >= options.minUploadBytes);
-    }
-    const messages = model.segments;
-    const messageBytes = Math.round(model.bytes / model.segments);
-    const data = new Uint8Array(messageBytes);
+    const data = new Uint8Array(options.messageBytes);
     for (let at = 0; at < data.length; at += 65_536) crypto.getRandomValues(data.subarray(at, at + 65_536));
-    await send(socket, data, 4, 1);
-    const runs: RawRun[] = [];
-    for (let run = 0; run < options.runs; run++) {
-      // Right after one of the page's uploads ends its link is idle until the next checkpoint commits.
-      await nextUpload(options.waitMs);
-      const startedAt = performance.now();
-      await send(socket, data, messages, options.inFlight);
-      runs.push({ startedAt, ms: performance.now() - startedAt, bytes: messages * messageBytes });
-    }
-    return { messages, messageBytes, runs };
+    await send(socket, data, 1, 1);
+    const startedAt = wall();
+    await send(socket, data, options.messages, options.inFlight);
+    return { startedAt, ms: wall() - startedAt, bytes: options.messages * options.messageBytes };
   } finally {
     socket.disconnect();
   }

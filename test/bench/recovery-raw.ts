@@ -10,10 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Server } from 'socket.io';
 import { MAX_SOCKET_MESSAGE_BYTES } from '../../shared/limits.ts';
-import type { RawOptions, RawResult, TimedUpload } from './recovery-raw.page.ts';
+import type { RawOptions, RawRun, TimedUpload } from './recovery-raw.page.ts';
 import type { RawTab } from './recovery-tabs.ts';
 
-export type { RawResult, RawRun, TimedUpload } from './recovery-raw.page.ts';
+/** A bare run of ~64 MiB, on a link that may crawl. */
+const RAW_TIMEOUT_MS = 120_000;
+
+export type { RawRun, TimedUpload } from './recovery-raw.page.ts';
 
 export async function bundleRawHarness(): Promise<string> {
   const entry = fileURLToPath(new URL('./recovery-raw.page.ts', import.meta.url));
@@ -55,6 +58,7 @@ export function pageUploads(tab: RawTab): Promise<TimedUpload[]> {
   return call(tab, 'uploads()');
 }
 
-export function measureRaw(tab: RawTab, options: RawOptions, timeoutMs: number): Promise<RawResult> {
-  return call(tab, `raw(${JSON.stringify(options)})`, timeoutMs);
+/** One bare run from the tab (the raw server's url in `options`). */
+export function measureRaw(tab: RawTab, options: RawOptions): Promise<RawRun> {
+  return call(tab, `raw(${JSON.stringify(options)})`, RAW_TIMEOUT_MS);
 }
