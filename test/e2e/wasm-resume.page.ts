@@ -28,6 +28,8 @@ import { startCheckpointing } from '../../client/volunteer/task-checkpointing.ts
 import type { CommittedCheckpoint } from '../../client/volunteer/task-checkpointing.ts';
 
 const HARNESS_DB = 'grid-test-harness';
+/** How long the page watches the memory without yielding for the program to start (ms). */
+const START_SPIN_MS = 250;
 
 /** An interval the checkpoint worker never reaches: only the page asks for checkpoints. */
 const NO_INTERVAL_MS = 1e9;
@@ -214,6 +216,10 @@ async function run(task: WasmTask, plan: RunPlan): Promise<RunReport> {
     });
 
   const unwindAt = restored ? taskState(restored.state).program.unwind.address : undefined;
+  // Spin first: a resumed run of a short program can rewind, finish and grow its memory over the
+  // cleared unwind region within one turn of this page's event loop, where nothing would see it.
+  const spinUntil = performance.now() + START_SPIN_MS;
+  while (startedAt === undefined && performance.now() < spinUntil) if (programStarted(words, link.memory, unwindAt)) startedAt = performance.now();
   while (!over && startedAt === undefined) {
     if (programStarted(words, link.memory, unwindAt)) startedAt = performance.now();
     else await nextTask();
