@@ -103,7 +103,10 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const feed = new ChangeFeed(bindDashboardNamespace(dashboards, token));
   const scheduler = new Scheduler(store, feed);
   const compaction = new CoordinatorCompaction(store, blobs);
-  const checkpoints = new CheckpointService(store, blobs, scheduler, feed, compaction.offer);
+  // A coupled rank's chain is not compacted: a rollback may need a checkpoint older than its newest.
+  const checkpoints = new CheckpointService(store, blobs, scheduler, feed, (taskId) => {
+    if (!scheduler.checkpointStored(taskId)) compaction.offer(taskId);
+  });
   const gc = new CheckpointGc(store, blobs, {
     blobGraceMs: options.blobGraceMs,
     checkpointGraceMs: options.checkpointGraceMs ?? checkpointGraceFromEnv(),

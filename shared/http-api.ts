@@ -101,7 +101,14 @@ export interface JobView extends JobSummary {
   checkpointIntervalMs: number;
   pageSize: number;
   redundancy: number;
+  /** Coupled jobs: the newest round of coordinated checkpoints the coordinator holds for every rank (what a rollback returns to). */
   recoveryLine?: number;
+  /** Coupled jobs: times every rank rolled back to the recovery line. */
+  rollbacks: number;
+  /** Coupled jobs: message-layer counters summed over the ranks (resent: sent again unacknowledged; discarded: duplicates the receivers dropped). */
+  messages: { sent: number; resent: number; discarded: number };
+  /** A coupled job waiting to start all its ranks together: how many slots it needs, and how many are free. */
+  waitingForSlots?: { needed: number; free: number };
   tasks: TaskView[];
 }
 

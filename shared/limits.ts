@@ -33,3 +33,8 @@ export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5_000;
 export const DEFAULT_PAGE_SIZE = 4096;
 /** Upper bound of a task's process memory, in 64 KiB wasm pages (1 GiB). */
 export const MAX_MEMORY_PAGES = 16_384;
+
+/** One `rank:send` / `rank:deliver` batch of message-layer frames: a largest message (1 MiB) and its header fit. */
+export const MAX_RELAY_BYTES = (1 << 20) + 65_536;
+/** How long a coordinated checkpoint's barrier waits for every rank before the round is aborted. */
+export const ROUND_TIMEOUT_MS = 20_000;

@@ -23,5 +23,5 @@ export const WASI_FUNCTIONS: readonly string[] = [
 
 export const GRID_FUNCTIONS: readonly string[] = ['rank', 'size', 'send', 'recv', 'barrier', 'progress'];
 
-/** The grid imports that may block, so the stack must be able to unwind inside them. */
-export const BLOCKING_GRID_FUNCTIONS: readonly string[] = ['recv', 'barrier'];
+/** The grid imports that may block (send too: its window may be full), so the stack must be able to unwind inside them. */
+export const BLOCKING_GRID_FUNCTIONS: readonly string[] = ['send', 'recv', 'barrier'];

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { SerializedError } from './errors.ts';
 import type { CheckpointManifest } from './checkpoint-format.ts';
-import { MAX_OUTPUT_CHUNK_BYTES, MAX_RESULT_BYTES, MAX_SEGMENT_BYTES } from './limits.ts';
+import { MAX_OUTPUT_CHUNK_BYTES, MAX_RANKS, MAX_RELAY_BYTES, MAX_RESULT_BYTES, MAX_SEGMENT_BYTES } from './limits.ts';
 import type { ProgramFormat } from './states.ts';
 
 /** Every request/response over a socket answers with one of these. */
@@ -129,6 +129,30 @@ export const resumedSchema = z.strictObject({ taskId: id, lease: id, seq: z.numb
 /** Give a task back without finishing it (pause, page closing): it is requeued at once. */
 export const releaseSchema = z.strictObject({ taskId: id, lease: id });
 
+const rank = z.number().int().min(0).max(MAX_RANKS - 1);
+
+/**
+ * Frames of the message layer (client/messaging/frames.ts) from one rank to
+ * another, relayed by the coordinator as they are: it checks the sender's
+ * lease and forwards them to whoever holds rank `to`'s lease now (or drops
+ * them; the sender resends what stays unacknowledged).
+ */
+export const rankSendSchema = z.strictObject({
+  taskId: id,
+  lease: id,
+  to: rank,
+  data: z
+    .custom<Uint8Array>((d) => d instanceof Uint8Array, 'expected binary data')
+    .refine((d) => d.byteLength > 0 && d.byteLength <= MAX_RELAY_BYTES, { message: `expected 1 to ${MAX_RELAY_BYTES} bytes` }),
+});
+
+/** The rank stopped for coordinated checkpoint `round` (its checkpoint `seq`) and waits in the round's barrier. */
+export const roundEnterSchema = z.strictObject({ taskId: id, lease: id, round: z.number().int().min(1), seq: z.number().int().min(1) });
+
+const count = z.number().int().min(0).max(1e9);
+/** Message-layer counters of one rank since its last report (the dashboard sums them per job). */
+export const rankStatsSchema = z.strictObject({ taskId: id, lease: id, sent: count, resent: count, discarded: count });
+
 /** Limits of a process memory, in 64 KiB wasm pages. */
 export interface MemoryLimits {
   initial: number;
@@ -163,6 +187,8 @@ export interface TaskAssignment {
     /** The checkpoint's digest as uploaded: a volunteer whose newest local checkpoint of the task has it resumes from that, downloading nothing. */
     digest?: string;
   };
+  /** A rank of a coupled job: its messages carry the job's epoch (its rollback count); frames of other epochs are stale. */
+  coupled?: { epoch: number };
 }
 
 export interface VolunteerToServer {
@@ -181,6 +207,10 @@ export interface VolunteerToServer {
   'checkpoint:fetch': (payload: z.input<typeof segmentFetchSchema>, ack: Ack<Uint8Array>) => void;
   'task:halted': (payload: z.input<typeof haltedSchema>, ack: Ack<null>) => void;
   'task:resumed': (payload: z.input<typeof resumedSchema>, ack: Ack<null>) => void;
+  'rank:send': (payload: z.input<typeof rankSendSchema>) => void;
+  /** Answered once recorded; a Conflict when the round is no longer open (the rank then goes on at once). */
+  'round:enter': (payload: z.input<typeof roundEnterSchema>, ack: Ack<null>) => void;
+  'rank:stats': (payload: z.input<typeof rankStatsSchema>) => void;
   /** Best-effort goodbye from `pagehide`: every lease of this connection ends now. */
   leaving: () => void;
 }
@@ -188,7 +218,7 @@ export interface VolunteerToServer {
 export interface ServerToVolunteer {
   'task:assign': (task: TaskAssignment, ack: Ack<null>) => void;
   /** Stop this task now (job cancelled, or lease lost): its results would be refused. */
-  'task:cancel': (payload: { taskId: string; reason: string }) => void;
+  'task:cancel': (payload: { taskId: string; reason: string; keepCheckpoints?: boolean }) => void;
   /**
    * Checkpoint this task now, upload the checkpoint, then halt it and say
    * `task:halted`: it resumes later (preempt) or on another volunteer (migrate).
@@ -196,6 +226,12 @@ export interface ServerToVolunteer {
   'task:halt': (payload: { taskId: string; reason: 'migrate' | 'preempt' }) => void;
   /** Take a checkpoint of this task now (it is uploaded like every other). */
   'task:checkpoint-now': (payload: { taskId: string }) => void;
+  /** Frames for the rank this volunteer runs under `lease`, from rank `from` of the same job. */
+  'rank:deliver': (payload: { taskId: string; lease: string; from: number; data: Uint8Array }) => void;
+  /** Coordinated checkpoint `round` of a coupled job: stop at the next safepoint, checkpoint, say `round:enter`, wait for `round:release`. */
+  'round:checkpoint': (payload: { taskId: string; round: number }) => void;
+  /** Every rank entered `round` (or it was aborted: a rank was lost or too slow): go on. */
+  'round:release': (payload: { taskId: string; round: number; aborted: boolean }) => void;
   /** A fire-and-forget event that failed validation or processing. */
   'protocol:error': (payload: { event: string; error: SerializedError }) => void;
 }

@@ -10,8 +10,14 @@ export interface JsContext {
   readonly args: readonly string[];
   readonly rank: number;
   readonly size: number;
-  send(to: number, data: Uint8Array): void;
-  recv(from: number): Uint8Array;
+  /**
+   * Coupled jobs: queues a message to rank `to` (copied); false when too
+   * many to that rank are unacknowledged: return from the step and send it
+   * again in a later one.
+   */
+  send(to: number, data: Uint8Array): boolean;
+  /** Coupled jobs: the next message from rank `from`, or null if none has arrived yet (return from the step and try again). */
+  recv(from: number): Uint8Array | null;
   /** Progress in [0, 1]. */
   progress(fraction: number): void;
   /** Writes `text` and a newline to stdout. */

@@ -10,7 +10,7 @@ import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import { GridError } from '../../shared/errors.ts';
 import type { TaskOutcome, TaskSpec } from './task-protocol.ts';
 import { createYielder } from './event-loop-yield.ts';
-import { createGridImports, messagingNotSupported } from './grid-imports.ts';
+import { clampProgress, messagingNotSupported } from './grid-imports.ts';
 import type { JsContext, JsProgram } from './js-program.ts';
 import type { RunHooks } from './run-hooks.ts';
 import { TaskError } from './task-error.ts';
@@ -35,20 +35,26 @@ function stepsAt(resumed: JsonValue): number {
 }
 
 function createContext(spec: TaskSpec, hooks: RunHooks): JsContext {
-  const grid = createGridImports({ rank: spec.rank, size: spec.ranks, progress: hooks.progress });
+  const { port } = hooks;
   const encoder = new TextEncoder();
   return {
     memory: spec.checkpoint?.memory ?? createProcessMemory(spec.memory),
     args: [...spec.args],
     rank: spec.rank,
     size: spec.ranks,
-    send: () => {
-      throw messagingNotSupported();
+    // A step never blocks: it returns and tries again at a later step (the steps between are safepoints).
+    send: (to, data) => {
+      if (!port) throw messagingNotSupported();
+      return port.offer(to, data);
     },
-    recv: () => {
-      throw messagingNotSupported();
+    recv: (from) => {
+      if (!port) throw messagingNotSupported();
+      return port.poll(from);
     },
-    progress: (fraction) => grid.progress(fraction),
+    progress: (fraction) => {
+      const clamped = clampProgress(fraction);
+      if (clamped !== undefined) hooks.progress(clamped);
+    },
     print: (text) => hooks.output('stdout', encoder.encode(`${String(text)}\n`)),
     wrote: (byteOffset, length) => hooks.wrote?.(byteOffset, length),
   };

@@ -2,6 +2,7 @@
 import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import type { TrackerAccess } from './checkpointable/checkpointable-options.ts';
+import type { RankPort } from './rank-port.ts';
 
 export interface RunHooks {
   /** Bytes the program wrote, in order; each call gets a fresh (non-shared) copy. */
@@ -18,6 +19,8 @@ export interface RunHooks {
   wrote?(byteOffset: number, length: number): void;
   /** For a program that decides itself where to suspend (instrumented wasm); absent when the task is not checkpointed. */
   suspendable?: SuspendHooks;
+  /** Messaging, for a rank of a coupled job. */
+  port?: RankPort;
 }
 
 /**

@@ -16,6 +16,10 @@ export const TASK_ERROR_NAMES = [
   'ProgramError',
   /** The checkpoint a run was to resume from cannot be resumed (damaged state, or a kind of program that cannot resume yet). */
   'InvalidCheckpoint',
+  /** A coupled program named a rank that does not exist (or itself) in `send` or `recv`. */
+  'InvalidRank',
+  /** A message bigger than the message layer carries, or a `recv` buffer too small is not this: it returns a negative length. */
+  'MessageTooLarge',
 ] as const;
 
 export type TaskErrorName = (typeof TASK_ERROR_NAMES)[number];

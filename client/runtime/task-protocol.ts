@@ -7,6 +7,7 @@ import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { OutputStream, ProgramFormat } from '../../shared/states.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
+import type { MessageCounts, RankChannels } from './rank-port.ts';
 
 /**
  * The shared objects that tie a task's compute worker to its checkpoint
@@ -41,6 +42,8 @@ export interface TaskSpec extends Pick<TaskAssignment, 'taskId' | 'args' | 'env'
   programName: string;
   /** Absent: the task runs without checkpoints, on a memory of its own. */
   checkpoint?: CheckpointLink;
+  /** A rank of a coupled job: where its messages come in, and its checkpoint gate. */
+  coupling?: RankChannels;
 }
 
 export interface TaskCallbacks {
@@ -50,6 +53,12 @@ export interface TaskCallbacks {
   progress(fraction: number): void;
   /** Checkpoint `seq` was begun; the program stopped for `stopMs` (the checkpoint worker saves it from here). */
   suspended?(seq: number, stopMs: number): void;
+  /** A rank's message-layer frames for rank `to` (encoded, client/messaging/frames.ts). */
+  frames?(to: number, batch: Uint8Array): void;
+  /** A rank's message-layer counters since the last report. */
+  messageStats?(delta: MessageCounts): void;
+  /** A rank waited `ms` at the gate after checkpoint `seq`, for its round's barrier. */
+  released?(seq: number, ms: number): void;
 }
 
 export interface TaskOutcome {

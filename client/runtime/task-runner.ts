@@ -12,6 +12,7 @@ import { OutputBatcher } from './output-batcher.ts';
 import { fetchLoader } from './program-loader.ts';
 import type { ProgramLoader } from './program-loader.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
+import { RankPort } from './rank-port.ts';
 import type { RunHooks, SuspendHooks } from './run-hooks.ts';
 import { TaskCheckpoints } from './task-checkpoints.ts';
 import { asTaskFailure } from './task-failure.ts';
@@ -60,7 +61,17 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
       const resumed = link?.resume ? asTaskState(link.resume.state) : undefined;
       // Bytes the program has written so far, counted on from the checkpoint when resuming.
       const written: OutputOffsets = { ...(resumed?.output ?? { stdout: 0, stderr: 0 }) };
-      const taskState = (capture: () => JsonValue): TaskState => ({ program: capture(), output: { ...written } });
+      const port =
+        spec.coupling &&
+        new RankPort(
+          spec.rank,
+          spec.ranks,
+          spec.coupling,
+          (to, batch) => deliver(() => callbacks.frames?.(to, transfer(batch, [batch.buffer as ArrayBuffer]))),
+          (delta) => deliver(() => callbacks.messageStats?.(delta)),
+          resumed?.messages,
+        );
+      const taskState = (capture: () => JsonValue): TaskState => ({ program: capture(), output: { ...written }, ...(port && { messages: port.save() }) });
       const withTaskState = (hooks: SuspendHooks): SuspendHooks => ({ ...hooks, suspend: (capture) => hooks.suspend(() => taskState(capture)) });
       // Output written before the stop reaches the page before the stop's report does, so once the page
       // knows of checkpoint k it has sent all the output k counts (a migration halts right after k).
@@ -68,7 +79,13 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
         link &&
         new TaskCheckpoints(link, (s) => {
           batcher.flush();
+          const ticket = port?.stopped();
           deliver(() => callbacks.suspended?.(s.seq, s.pauseMs));
+          if (!port) return;
+          // A rank runs on only once every rank has stopped for this checkpoint (rank-port.ts).
+          const waitStart = performance.now();
+          port.awaitRelease(ticket!);
+          deliver(() => callbacks.released?.(s.seq, performance.now() - waitStart));
         });
       const hooks: RunHooks = {
         output: (stream, bytes) => {
@@ -76,6 +93,7 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
           batcher.write(stream, bytes);
         },
         progress: (fraction) => throttle.report(fraction),
+        ...(port && { port }),
         ...(checkpoints && {
           safepoint: (capture) => checkpoints.reach(() => taskState(capture)),
           wrote: (byteOffset, length) => checkpoints.declareWritten(byteOffset, length),
@@ -83,7 +101,9 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
         }),
       };
       try {
-        return await runProgram(spec, hooks, loader, resumed?.program);
+        const outcome = await runProgram(spec, hooks, loader, resumed?.program);
+        port?.flush();
+        return outcome;
       } catch (error) {
         throw asTaskFailure(error);
       } finally {

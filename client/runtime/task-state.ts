@@ -15,6 +15,8 @@ export type { OutputOffsets };
 export type TaskState = {
   program: JsonValue;
   output: OutputOffsets;
+  /** A rank's message state (rank-port.ts RankState): its send log and receive state. */
+  messages?: JsonValue;
 };
 
 /** Checks a checkpoint's state before a run resumes from it. */
@@ -23,5 +25,6 @@ export function asTaskState(value: JsonValue): TaskState {
   if (!output || typeof value !== 'object' || value === null || !('program' in value)) {
     throw new TaskError('InvalidCheckpoint', `a checkpoint's state must be { program, output: { stdout, stderr } }, not ${JSON.stringify(value).slice(0, 200)}`);
   }
-  return { program: (value as { program: JsonValue }).program, output };
+  const { program, messages } = value as { program: JsonValue; messages?: JsonValue };
+  return { program, output, ...(messages !== undefined && { messages }) };
 }

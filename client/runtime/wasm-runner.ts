@@ -98,7 +98,7 @@ export async function runWasm(module: WebAssembly.Module, spec: TaskSpec, hooks:
     argv: [spec.programName, ...spec.args],
     env: spec.env,
     write: (fd, bytes) => hooks.output(fd === 1 ? 'stdout' : 'stderr', bytes),
-    grid: { ...createGridImports({ rank: spec.rank, size: spec.ranks, progress: hooks.progress }) },
+    grid: (access) => ({ ...createGridImports({ rank: spec.rank, size: spec.ranks, progress: hooks.progress, ...(hooks.port && { port: hooks.port }) }, access) }),
     tracker: suspendable.tracker,
     canSuspend: () => suspendable.canSuspend(),
     onSuspend: (state) => suspendable.suspend(() => ({ runtime: 'wasm', ...state }) as WasmState as unknown as JsonValue),
@@ -128,7 +128,8 @@ async function runAsIs(module: WebAssembly.Module, spec: TaskSpec, hooks: RunHoo
   const imports: WebAssembly.Imports = {
     env: memory ? { memory } : {},
     wasi_snapshot_preview1: wasi,
-    grid: { ...createGridImports({ rank: spec.rank, size: spec.ranks, progress: hooks.progress }) },
+    // Not instrumented: it cannot suspend, so a coordinated checkpoint never reaches it while it waits.
+    grid: { ...createGridImports({ rank: spec.rank, size: spec.ranks, progress: hooks.progress, ...(hooks.port && { port: hooks.port }) }, { memory: guest, suspendHere: () => false }) },
   };
   try {
     checkImports(module, imports);

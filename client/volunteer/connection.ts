@@ -12,6 +12,14 @@ import { request } from './request.ts';
 
 export type VolunteerSocket = Socket<ServerToVolunteer, VolunteerToServer>;
 
+/** socket.io hands binary to the browser as an ArrayBuffer. */
+function asBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(0);
+}
+
 export interface ConnectionEvents {
   /** A task arrived; return false to refuse it (no free slot). */
   assigned(task: TaskAssignment): boolean;
@@ -23,10 +31,17 @@ export interface ConnectionEvents {
   checkpointNow(taskId: string): void;
   /** Of the local checkpoints the hello reported, those the coordinator will never resume from. */
   forget(taskIds: string[]): void;
-  /** The coordinator stopped this task (job cancelled, lease expired). */
-  cancelled(taskId: string): void;
+  /** The coordinator stopped this task (job cancelled, lease expired, its coupled job rolls back: then `keepCheckpoints`). */
+  cancelled(taskId: string, keepCheckpoints: boolean): void;
+  /** Frames for the rank running under `lease`. */
+  delivered(lease: string, batch: Uint8Array): void;
+  /** Coordinated checkpoint `round` of a rank. */
+  roundCheckpoint(taskId: string, round: number): void;
+  /** A rank may go on after its coordinated checkpoint. */
+  roundRelease(taskId: string): void;
   /** Connected, disconnected, or a hello was answered. */
   changed(): void;
+  disconnected?(): void;
 }
 
 export interface VolunteerIdentity {
@@ -52,6 +67,7 @@ export class Connection {
     this.socket.on('connect', () => void this.#hello());
     this.socket.on('disconnect', () => {
       this.welcomed = false;
+      this.events.disconnected?.();
       clearInterval(this.#heartbeat);
       this.events.changed();
     });
@@ -59,7 +75,10 @@ export class Connection {
       const accepted = this.welcomed && this.events.assigned(task);
       ack(accepted ? { ok: true, value: null } : { ok: false, error: { name: 'Conflict', message: 'no free slot' } });
     });
-    this.socket.on('task:cancel', ({ taskId }) => this.events.cancelled(taskId));
+    this.socket.on('task:cancel', ({ taskId, keepCheckpoints }) => this.events.cancelled(taskId, keepCheckpoints === true));
+    this.socket.on('rank:deliver', ({ lease, data }) => this.events.delivered(lease, asBytes(data)));
+    this.socket.on('round:checkpoint', ({ taskId, round }) => this.events.roundCheckpoint(taskId, round));
+    this.socket.on('round:release', ({ taskId }) => this.events.roundRelease(taskId));
     this.socket.on('task:halt', ({ taskId }) => this.events.halt(taskId));
     this.socket.on('task:checkpoint-now', ({ taskId }) => this.events.checkpointNow(taskId));
   }

@@ -7,6 +7,7 @@ import { Connection } from './connection.ts';
 import type { VolunteerSocket } from './connection.ts';
 import { request } from './request.ts';
 import { socketCheckpointTransport } from './checkpoint-transport.ts';
+import { relayTransport } from './rank-transport.ts';
 import type { UploadRecord } from './checkpoint-uploader.ts';
 import { claimVolunteerId } from './identity.ts';
 import { forgetTasks, heldCheckpoints } from './local-checkpoints.ts';
@@ -73,13 +74,15 @@ async function main(): Promise<void> {
       redraw();
     },
   };
-  // What this page uploaded, for benchmarks and the curious (devtools): `volunteerStats.uploads`.
-  const stats = { uploads: [] as UploadRecord[] };
+  // What this page uploaded, and how long its ranks waited at coordinated checkpoints' barriers (ms), for
+  // benchmarks and the curious (devtools): `volunteerStats.uploads`, `volunteerStats.roundWaits()`.
+  const stats = { uploads: [] as UploadRecord[], roundWaits: () => host.roundWaits() };
   Object.assign(globalThis, { volunteerStats: stats });
   // A refused or lost report leaves the lease to expire: the task then runs again elsewhere.
   const report = (sent: Promise<unknown>) => void sent.catch((error) => console.warn('the coordinator refused a report', error));
 
-  const host: TaskHost = new TaskHost(reporter, socketCheckpointTransport((): VolunteerSocket => connection.socket), redraw);
+  const socket = (): VolunteerSocket => connection.socket;
+  const host: TaskHost = new TaskHost(reporter, socketCheckpointTransport(socket), redraw, relayTransport(socket));
   const slots = () => (state.paused || !state.isolated ? 0 : state.workers);
   const connection = new Connection(
     { volunteerId: state.volunteerId, name: state.name, cores },
@@ -106,10 +109,14 @@ async function main(): Promise<void> {
         void forgetTasks(gone).catch((error) => console.warn('could not prune local checkpoints', error));
         redraw();
       },
-      cancelled: (taskId) => {
+      cancelled: (taskId, keepCheckpoints) => {
         const task = host.byTaskId(taskId);
-        if (task) host.stop([task.assignment.lease], false);
+        if (task) host.stop([task.assignment.lease], keepCheckpoints);
       },
+      delivered: (lease, batch) => host.deliver(lease, batch),
+      roundCheckpoint: (taskId, round) => host.roundCheckpoint(taskId, round),
+      roundRelease: (taskId) => host.roundRelease(taskId),
+      disconnected: () => host.releaseRounds(),
       changed: redraw,
     },
   );

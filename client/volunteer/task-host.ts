@@ -15,13 +15,21 @@
  * checkpoint, and say so; the coordinator requeues the task from there. A
  * task given with a checkpoint to continue from resumes from this volunteer's
  * IndexedDB if it holds that checkpoint, else from the coordinator's copy.
+ *
+ * A rank of a coupled job also gets a RankLink (rank-link.ts): its messages
+ * and its coordinated checkpoints, which the coordinator asks for instead of
+ * an interval of its own. It cannot halt alone: pausing gives it back, and
+ * its job rolls back to its recovery line.
  */
 import * as Comlink from 'comlink';
 import type { OutputStream } from '../../shared/states.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
+import type { MessageCounts } from '../runtime/rank-port.ts';
 import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../runtime/task-protocol.ts';
 import type { CheckpointTransport } from './checkpoint-transport.ts';
 import { CheckpointUploader } from './checkpoint-uploader.ts';
+import { RankLink } from './rank-link.ts';
+import type { RankTransport } from './rank-transport.ts';
 import type { UploadRecord } from './checkpoint-uploader.ts';
 import { resumeSource } from './task-resume.ts';
 import { startCheckpointing } from './task-checkpointing.ts';
@@ -65,6 +73,8 @@ interface Entry extends RunningTask {
   newest?: { seq: number; bytes: number; at: number };
   /** Halting: the entry stays (its lease too) until the coordinator holds the checkpoint, but nothing it does counts. */
   halted?: boolean;
+  /** A rank of a coupled job. */
+  rank?: RankLink;
 }
 
 function taskSpec(a: TaskAssignment): TaskSpec {
@@ -79,6 +89,7 @@ export class TaskHost {
     private readonly reporter: TaskReporter,
     private readonly transport: CheckpointTransport,
     private readonly onChange: () => void,
+    private readonly rankTransport?: RankTransport,
   ) {}
 
   get size(): number {
@@ -104,6 +115,7 @@ export class TaskHost {
   start(assignment: TaskAssignment): void {
     const worker = new Worker(COMPUTE_WORKER_URL, { type: 'module', name: `task ${assignment.taskId}` });
     const entry: Entry = { assignment, worker, startedAt: performance.now(), progress: 0 };
+    if (assignment.coupled && assignment.ranks > 1 && this.rankTransport) entry.rank = new RankLink(assignment, this.rankTransport);
     this.#running.set(assignment.lease, entry);
     void this.#run(entry);
     this.onChange();
@@ -114,6 +126,7 @@ export class TaskHost {
     const live = () => this.#running.get(assignment.lease) === entry && !entry.halted;
     const spec = taskSpec(assignment);
     const { resume } = assignment;
+    if (entry.rank) spec.coupling = entry.rank.channels;
     try {
       const source = resume && (await resumeSource(assignment, this.transport));
       if (!live()) return;
@@ -122,7 +135,8 @@ export class TaskHost {
         taskId: assignment.taskId,
         memory: assignment.memory,
         pageSize: assignment.pageSize,
-        intervalMs: assignment.checkpointIntervalMs,
+        // A rank checkpoints when the coordinator asks, all ranks together.
+        intervalMs: entry.rank ? Number.POSITIVE_INFINITY : assignment.checkpointIntervalMs,
         tracking: assignment.program.format === 'wasm' ? 'barrier' : 'diff',
         resume: resume !== undefined,
         ...(resume && { resumeAt: resume.seq }),
@@ -143,6 +157,7 @@ export class TaskHost {
       const restored = entry.checkpointing.restored;
       chainBytes = restored?.bytesRead ?? 0;
       const { checkpointing } = entry;
+      entry.rank?.attach(() => void checkpointing.checkpointNow());
       entry.uploader = new CheckpointUploader(
         assignment,
         checkpointing.committed,
@@ -174,7 +189,17 @@ export class TaskHost {
         this.reporter.progress(assignment, fraction);
         this.onChange();
       },
-      suspended: (seq: number, stopMs: number) => entry.checkpointing?.suspended(seq, stopMs),
+      suspended: (seq: number, stopMs: number) => {
+        entry.checkpointing?.suspended(seq, stopMs);
+        if (live()) entry.rank?.suspended(seq);
+      },
+      frames: (to: number, batch: Uint8Array) => {
+        if (live()) entry.rank?.send(to, batch);
+      },
+      messageStats: (delta: MessageCounts) => {
+        if (live()) entry.rank?.stats(delta);
+      },
+      released: (_seq: number, ms: number) => entry.rank?.waits.push(ms),
     });
     worker.addEventListener('error', (event) => {
       if (live()) this.#end(entry, { name: 'WorkerError', message: event.message || 'the compute worker failed to load' });
@@ -197,6 +222,7 @@ export class TaskHost {
       const entry = this.#running.get(lease);
       if (!entry) continue;
       entry.worker.terminate();
+      entry.rank?.close();
       void entry.checkpointing?.close(!keepCheckpoints);
       this.#running.delete(lease);
     }
@@ -216,6 +242,11 @@ export class TaskHost {
   async halt(taskId: string): Promise<void> {
     const entry = this.#entryOf(taskId);
     if (!entry || entry.halted) return;
+    if (entry.rank) {
+      // A rank moves only with its whole job: given back, it rolls the job back to its recovery line.
+      this.reporter.released(entry.assignment);
+      return this.stop([entry.assignment.lease]);
+    }
     const { assignment, checkpointing, uploader } = entry;
     const present = () => this.#running.get(assignment.lease) === entry;
     try {
@@ -241,6 +272,29 @@ export class TaskHost {
     this.stop(this.leases().filter((l) => !keep.includes(l)));
   }
 
+  /** Frames for the rank running under `lease`, from another rank. */
+  deliver(lease: string, batch: Uint8Array): void {
+    this.#running.get(lease)?.rank?.deliver(batch);
+  }
+
+  roundCheckpoint(taskId: string, round: number): void {
+    this.#entryOf(taskId)?.rank?.roundCheckpoint(round);
+  }
+
+  roundRelease(taskId: string): void {
+    this.#entryOf(taskId)?.rank?.release();
+  }
+
+  /** The coordinator is out of reach: no round can complete, so no rank waits for one. */
+  releaseRounds(): void {
+    for (const entry of this.#running.values()) entry.rank?.release();
+  }
+
+  /** Barrier waits of this page's ranks at coordinated checkpoints, in ms (for benchmarks). */
+  roundWaits(): number[] {
+    return [...this.#running.values()].flatMap((e) => e.rank?.waits ?? []);
+  }
+
   byTaskId(taskId: string): RunningTask | undefined {
     return this.#entryOf(taskId);
   }
@@ -251,6 +305,7 @@ export class TaskHost {
 
   #end(entry: Entry, result: TaskOutcome | { name: string; message: string }): void {
     entry.worker.terminate();
+    entry.rank?.close();
     void entry.checkpointing?.close(true);
     this.#running.delete(entry.assignment.lease);
     if ('exitCode' in result) this.reporter.finished(entry.assignment, result);

@@ -25,7 +25,7 @@ export function jobRoutes(app: Hono, store: Store, jobs: JobService, auth: Middl
 
   app.get('/api/jobs/:id', (c) => {
     const job = jobs.get(c.req.param('id'));
-    return c.json(jobView(store, job, store.programs.get(job.programId)));
+    return c.json(jobView(store, job, store.programs.get(job.programId), jobs.gangWaiting(job.id)));
   });
 
   app.get('/api/jobs/:id/output', (c) => c.json(jobOutput(store, jobs.get(c.req.param('id')))));

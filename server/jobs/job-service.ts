@@ -65,6 +65,11 @@ export class JobService {
     return job;
   }
 
+  /** Slots a coupled job waits for to start its ranks together, if it waits. */
+  gangWaiting(id: string): { needed: number; free: number } | undefined {
+    return this.scheduler.gangWaiting(id);
+  }
+
   cancel(id: string): void {
     const job = this.get(id);
     if (job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled') {

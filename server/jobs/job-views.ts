@@ -46,7 +46,7 @@ export function taskView(task: TaskRecord, history: TaskHistory = {}): TaskView 
   };
 }
 
-export function jobView(store: Store, job: JobRecord, program: ProgramRecord | undefined): JobView {
+export function jobView(store: Store, job: JobRecord, program: ProgramRecord | undefined, waitingForSlots?: JobView['waitingForSlots']): JobView {
   const local = store.tasks.localCheckpointsOfJob(job.id);
   const checkpoints = store.checkpoints.summariesOfJob(job.id);
   const resumes = store.checkpoints.resumesOfJob(job.id);
@@ -60,6 +60,10 @@ export function jobView(store: Store, job: JobRecord, program: ProgramRecord | u
     checkpointIntervalMs: job.checkpointIntervalMs,
     pageSize: job.pageSize,
     redundancy: job.redundancy,
+    ...(job.recoveryLine !== undefined ? { recoveryLine: job.recoveryLine } : {}),
+    rollbacks: job.rollbacks,
+    messages: job.messages,
+    ...(waitingForSlots && (job.state === 'queued' || job.state === 'running') ? { waitingForSlots } : {}),
     tasks: store.tasks.forJob(job.id).map((task) =>
       taskView(task, { localCheckpoints: local.get(task.id), checkpoints: checkpoints.get(task.id), resumes: resumes.get(task.id) }),
     ),

@@ -19,8 +19,8 @@ export class SocketLink implements VolunteerLink {
     if (answer.ok !== true) throw deserializeError(answer.error ?? { name: 'Error', message: 'refused' });
   }
 
-  cancel(taskId: string, reason: string): void {
-    this.socket.emit('task:cancel', { taskId, reason });
+  cancel(taskId: string, reason: string, keepCheckpoints = false): void {
+    this.socket.emit('task:cancel', { taskId, reason, keepCheckpoints });
   }
 
   halt(taskId: string, reason: 'migrate' | 'preempt'): void {
@@ -29,5 +29,17 @@ export class SocketLink implements VolunteerLink {
 
   checkpointNow(taskId: string): void {
     this.socket.emit('task:checkpoint-now', { taskId });
+  }
+
+  deliver(taskId: string, lease: string, from: number, data: Uint8Array): void {
+    this.socket.emit('rank:deliver', { taskId, lease, from, data });
+  }
+
+  roundCheckpoint(taskId: string, round: number): void {
+    this.socket.emit('round:checkpoint', { taskId, round });
+  }
+
+  roundRelease(taskId: string, round: number, aborted: boolean): void {
+    this.socket.emit('round:release', { taskId, round, aborted });
   }
 }

@@ -12,8 +12,11 @@ import {
   manifestUploadSchema,
   outputSchema,
   progressSchema,
+  rankSendSchema,
+  rankStatsSchema,
   releaseSchema,
   resumedSchema,
+  roundEnterSchema,
   segmentFetchSchema,
   segmentsMissingSchema,
   segmentUploadSchema,
@@ -68,6 +71,9 @@ export function bindVolunteerNamespace(
     on('checkpoint:fetch', segmentFetchSchema, (p) => checkpoints.fetchSegment(link, p.taskId, p.lease, p.hash));
     on('task:halted', haltedSchema, (p) => scheduler.halted(link, p.taskId, p.lease, p.seq));
     on('task:resumed', resumedSchema, (p) => scheduler.resumed(link, p.taskId, p.lease, p.seq, p.from));
+    on('rank:send', rankSendSchema, (p) => scheduler.relay(link, p.taskId, p.lease, p.to, p.data));
+    on('round:enter', roundEnterSchema, (p) => scheduler.enterRound(link, p.taskId, p.lease, p.round, p.seq));
+    on('rank:stats', rankStatsSchema, ({ taskId, lease, ...delta }) => scheduler.rankStats(link, taskId, lease, delta));
     on('leaving', z.undefined(), () => scheduler.leaving(link));
     socket.on('disconnect', (reason) => scheduler.disconnect(link, `disconnected (${reason})`));
     socket.onAny((event: unknown) => {
@@ -95,5 +101,8 @@ const KNOWN_EVENTS = new Set([
   'checkpoint:fetch',
   'task:halted',
   'task:resumed',
+  'rank:send',
+  'round:enter',
+  'rank:stats',
   'leaving',
 ]);

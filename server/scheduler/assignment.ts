@@ -32,6 +32,7 @@ export function buildAssignment(
     pageSize: job.pageSize,
     checkpointIntervalMs: job.checkpointIntervalMs,
     memory: program.memory,
+    ...(job.coupled ? { coupled: { epoch: job.rollbacks } } : {}),
     ...(chain.length > 0 ? { resume: { seq: chain.at(-1)!.seq, chain, ...(digest === undefined ? {} : { digest }) } } : {}),
   };
 }

@@ -4,6 +4,8 @@
  * their checkpoints in its hello), then with the highest-priority queued
  * tasks, spread over volunteers; and when every slot is busy while tasks of a
  * higher priority wait, halts lower-priority ones for them (preemption.ts).
+ * The ranks of a coupled job start together or not at all (gang
+ * scheduling): such a job waits until enough slots are free, and says so.
  * The scheduler (scheduler.ts) runs it after every change that can matter.
  */
 import { chainSegments } from '../../shared/checkpoint-format.ts';
@@ -36,9 +38,14 @@ export interface DispatchHooks {
   halt(lease: Held, why: 'priority'): void;
   /** The volunteer did not accept the assignment. */
   refused(lease: Held, why: string): void;
+  /** Every waiting rank of the coupled job was just given a lease. */
+  gangStarted(jobId: string): void;
 }
 
 export class Dispatcher {
+  /** Coupled jobs whose ranks wait for enough free slots to start together, as of the last dispatch. */
+  readonly waitingGangs = new Map<string, { needed: number; free: number }>();
+
   constructor(
     private readonly store: Store,
     private readonly leases: LeaseTable<VolunteerSession>,
@@ -56,9 +63,17 @@ export class Dispatcher {
     const lookup = new Lookup(this.store);
     for (const session of open) this.#giveBackHeld(session, lookup);
     const wanted = open.reduce((n, s) => n + s.free, 0);
-    const tasks = wanted === 0 ? [] : this.store.tasks.nextQueued(wanted);
+    // Beyond `wanted`: a coupled job that does not fit must not hide the tasks behind it.
+    const tasks = wanted === 0 ? [] : this.store.tasks.nextQueued(wanted + PREEMPT_LOOKAHEAD);
+    const gangs = new Set<string>();
     let turn = 0;
     for (const task of tasks) {
+      const job = lookup.job(task.jobId);
+      if (job?.coupled) {
+        if (!gangs.has(job.id)) this.#assignGang(job.id, open, lookup);
+        gangs.add(job.id);
+        continue;
+      }
       // The next session in turn with a free slot, other than the one a migrated task left.
       const fits = (s: VolunteerSession) => s.free > 0 && s.volunteerId !== task.avoidVolunteer;
       const skip = open.findIndex((_, i) => fits(open[(turn + i) % open.length]!));
@@ -76,9 +91,42 @@ export class Dispatcher {
       if (session.free === 0) return;
       const task = this.store.tasks.get(taskId);
       if (task?.state !== 'queued' || task.avoidVolunteer === session.volunteerId) continue;
+      if (lookup.job(task.jobId)?.coupled) continue; // given back with its gang (#assignGang)
       session.held.delete(taskId);
       if (this.hooks.resumableFrom(taskId, seq, digest)) this.#assign(task, session, lookup);
     }
+  }
+
+  /**
+   * Starts every waiting rank of a coupled job at once, if the free slots
+   * allow: each to the volunteer that holds its checkpoint locally if that
+   * one has room (a survivor of a rollback), the rest spread over the others.
+   */
+  #assignGang(jobId: string, open: VolunteerSession[], lookup: Lookup): void {
+    const waiting = this.store.tasks.forJob(jobId).filter((t) => t.state === 'queued');
+    const free = open.reduce((n, s) => n + s.free, 0);
+    if (waiting.length === 0) return;
+    if (waiting.length > free) {
+      this.waitingGangs.set(jobId, { needed: waiting.length, free });
+      return;
+    }
+    this.waitingGangs.delete(jobId);
+    const rest: TaskRecord[] = [];
+    for (const task of waiting) {
+      const holder = open.find((s) => {
+        const held = s.held.get(task.id);
+        return s.free > 0 && held !== undefined && this.hooks.resumableFrom(task.id, held.seq, held.digest);
+      });
+      holder?.held.delete(task.id);
+      if (holder) this.#assign(task, holder, lookup);
+      else rest.push(task);
+    }
+    let turn = 0;
+    for (const task of rest) {
+      while (open[turn % open.length]!.free === 0) turn++;
+      this.#assign(task, open[turn++ % open.length]!, lookup);
+    }
+    this.hooks.gangStarted(jobId);
   }
 
   #assign(task: TaskRecord, session: VolunteerSession, lookup: Lookup): void {
@@ -116,11 +164,12 @@ export class Dispatcher {
   /** Every slot is busy and tasks wait: halts running tasks of lower priority so those get the slots (choosePreemptions). */
   #preemptForWaiting(lookup: Lookup): void {
     if (this.hooks.sessions().some((s) => s.free > 0)) return;
-    const waiting = this.store.tasks.nextQueued(PREEMPT_LOOKAHEAD);
+    // Coupled ranks neither preempt nor are preempted one by one: they move only as a whole.
+    const waiting = this.store.tasks.nextQueued(PREEMPT_LOOKAHEAD).filter((t) => !lookup.job(t.jobId)?.coupled);
     if (waiting.length === 0) return;
     const running = this.leases
       .all()
-      .filter((l) => this.hooks.connected(l))
+      .filter((l) => this.hooks.connected(l) && !lookup.job(l.jobId)?.coupled)
       .map((l) => ({ lease: l, token: l.token, priority: lookup.job(l.jobId)?.priority ?? 0, halting: l.halting !== undefined }));
     const chosen = new Set(choosePreemptions(waiting.map((t) => lookup.job(t.jobId)?.priority ?? 0), running));
     for (const { lease } of running.filter((r) => chosen.has(r.token))) {

@@ -28,6 +28,8 @@ export interface Lease<S> {
 
 export class LeaseTable<S> {
   readonly #byToken = new Map<string, Lease<S>>();
+  /** A task has at most one lease; the relay looks its rank's up per message. */
+  readonly #byTask = new Map<string, Lease<S>>();
 
   constructor(private readonly leaseMs: number) {}
 
@@ -56,6 +58,7 @@ export class LeaseTable<S> {
   ): Lease<S> {
     const lease: Lease<S> = { token, taskId, jobId, volunteerId, session, expiresAt, outputBytes: { ...outputBytes } };
     this.#byToken.set(token, lease);
+    this.#byTask.set(taskId, lease);
     return lease;
   }
 
@@ -69,6 +72,7 @@ export class LeaseTable<S> {
 
   end(lease: Lease<S>): void {
     this.#byToken.delete(lease.token);
+    if (this.#byTask.get(lease.taskId) === lease) this.#byTask.delete(lease.taskId);
   }
 
   /** Leases past their expiry. */
@@ -81,7 +85,7 @@ export class LeaseTable<S> {
   }
 
   ofTask(taskId: string): Lease<S> | undefined {
-    return [...this.#byToken.values()].find((l) => l.taskId === taskId);
+    return this.#byTask.get(taskId);
   }
 
   ofJob(jobId: string): Lease<S>[] {

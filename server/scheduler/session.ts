@@ -5,12 +5,21 @@ import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 export interface VolunteerLink {
   /** Sends a task; resolves when the volunteer accepted it, rejects if it refused or timed out. */
   assign(task: TaskAssignment): Promise<void>;
-  /** Tells the volunteer to stop a task whose lease it no longer holds. */
-  cancel(taskId: string, reason: string): void;
+  /**
+   * Tells the volunteer to stop a task whose lease it no longer holds.
+   * `keepCheckpoints`: the task may come back to it (a coupled job's rollback), so its local checkpoints stay.
+   */
+  cancel(taskId: string, reason: string, keepCheckpoints?: boolean): void;
   /** Asks the volunteer to checkpoint this task, upload the checkpoint and halt it (migration, preemption). */
   halt(taskId: string, reason: 'migrate' | 'preempt'): void;
   /** Asks the volunteer to take a checkpoint of this task now. */
   checkpointNow(taskId: string): void;
+  /** Message-layer frames for rank task `taskId` (held under `lease`) from rank `from`. */
+  deliver(taskId: string, lease: string, from: number, data: Uint8Array): void;
+  /** Coordinated checkpoint `round`: stop, checkpoint, enter the round's barrier. */
+  roundCheckpoint(taskId: string, round: number): void;
+  /** The round's barrier is open (or the round was aborted): go on. */
+  roundRelease(taskId: string, round: number, aborted: boolean): void;
 }
 
 /** A checkpoint a volunteer said it holds locally (its hello). */

@@ -198,4 +198,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX instrumented_by_blob ON instrumented (blob);
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- Coupled jobs (issue 6, DESIGN.md §6). A round is one coordinated
+      -- checkpoint: the seq of each rank's checkpoint taken for it, written
+      -- once every rank entered its barrier. The recovery line is the newest
+      -- round whose every checkpoint the coordinator holds; a rollback sends
+      -- every rank back to it. The counters are what the dashboard shows.
+      CREATE TABLE coupled_rounds (
+        job_id TEXT NOT NULL,
+        round INTEGER NOT NULL,
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (job_id, round, task_id)
+      ) WITHOUT ROWID;
+      ALTER TABLE jobs ADD COLUMN recovery_line INTEGER;
+      ALTER TABLE jobs ADD COLUMN rollbacks INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN messages_sent INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN messages_resent INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN messages_discarded INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -29,9 +29,22 @@ export interface JobRecord {
   tasksFailed: number;
   createdAt: string;
   finishedAt?: string;
+  /** Coupled jobs: the newest round of coordinated checkpoints the coordinator holds whole (DESIGN.md §6). */
+  recoveryLine?: number;
+  /** Coupled jobs: how many times every rank went back to the recovery line; also the messages' epoch. */
+  rollbacks: number;
+  /** Coupled jobs: message-layer counters its ranks reported. */
+  messages: MessageCounters;
 }
 
-export type NewJob = Omit<JobRecord, 'seq' | 'tasksDone' | 'tasksFailed' | 'finishedAt'>;
+export interface MessageCounters {
+  sent: number;
+  resent: number;
+  /** Duplicates the receivers recognised and dropped. */
+  discarded: number;
+}
+
+export type NewJob = Omit<JobRecord, 'seq' | 'tasksDone' | 'tasksFailed' | 'finishedAt' | 'recoveryLine' | 'rollbacks' | 'messages'>;
 
 export interface TaskRecord {
   id: string;

@@ -22,6 +22,11 @@ interface JobRow {
   tasks_failed: number;
   created_at: string;
   finished_at: string | null;
+  recovery_line: number | null;
+  rollbacks: number;
+  messages_sent: number;
+  messages_resent: number;
+  messages_discarded: number;
 }
 
 function fromRow(row: JobRow): JobRecord {
@@ -44,6 +49,9 @@ function fromRow(row: JobRow): JobRecord {
     tasksFailed: row.tasks_failed,
     createdAt: row.created_at,
     ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
+    ...(row.recovery_line !== null ? { recoveryLine: row.recovery_line } : {}),
+    rollbacks: row.rollbacks,
+    messages: { sent: row.messages_sent, resent: row.messages_resent, discarded: row.messages_discarded },
   };
 }
 

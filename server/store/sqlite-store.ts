@@ -2,6 +2,7 @@
 import { openDatabase } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
 import { sqliteCheckpoints } from './sqlite-checkpoints.ts';
+import { sqliteCoupled } from './sqlite-coupled.ts';
 import { sqliteJobs } from './sqlite-jobs.ts';
 import { sqlitePrograms } from './sqlite-programs.ts';
 import { sqliteTasks } from './sqlite-tasks.ts';
@@ -17,6 +18,7 @@ export function openSqliteStore(file: string): Store {
     jobs: sqliteJobs(db, commit),
     tasks: sqliteTasks(db, commit),
     checkpoints: sqliteCheckpoints(db, commit),
+    coupled: sqliteCoupled(db, commit),
     volunteers: sqliteVolunteers(db, commit),
     close: () => {
       commit.close();

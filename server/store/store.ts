@@ -10,6 +10,7 @@ import type { OutputStream, TaskState } from '../../shared/states.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type {
   JobRecord,
+  MessageCounters,
   NewJob,
   NewTask,
   ProgramRecord,
@@ -108,6 +109,25 @@ export interface CheckpointStore {
   deleteOfJobsFinishedBefore(before: string, limit: number): number;
 }
 
+/** Coupled jobs (DESIGN.md §6): rounds of coordinated checkpoints, the recovery line, rollbacks and message counters. */
+export interface CoupledStore {
+  /** Every rank entered round `round`'s barrier: the seq of each rank's checkpoint for it, by task id. */
+  recordRound(jobId: string, round: number, seqs: ReadonlyMap<string, number>): void;
+  /** The newest round recorded (0: none). */
+  lastRound(jobId: string): number;
+  /** The newest round after `after` whose `ranks` checkpoints are all stored on the coordinator. */
+  newestWholeRound(jobId: string, after: number, ranks: number): number | undefined;
+  /** Makes `round` the job's recovery line (never moving it back) and forgets older rounds. */
+  advanceLine(jobId: string, round: number): void;
+  /** Round `round`'s checkpoint seq of each rank, by task id. */
+  roundSeqs(jobId: string, round: number): Map<string, number>;
+  /** Counts one more rollback; returns the count, which is also the epoch of the job's messages from now on. */
+  countRollback(jobId: string): number;
+  addMessages(jobId: string, delta: MessageCounters): void;
+  /** A completed rank must run again (a rollback): it is no longer finished, nor counted done. False if it was not completed. */
+  reopen(taskId: string): boolean;
+}
+
 export interface VolunteerStore {
   upsert(volunteer: Omit<VolunteerRecord, 'firstSeen'>): void;
   list(): VolunteerRecord[];
@@ -119,6 +139,7 @@ export interface Store {
   readonly jobs: JobStore;
   readonly tasks: TaskStore;
   readonly checkpoints: CheckpointStore;
+  readonly coupled: CoupledStore;
   readonly volunteers: VolunteerStore;
   close(): void;
 }

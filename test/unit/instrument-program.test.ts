@@ -66,7 +66,7 @@ test('bytes that are not a module are refused', () => {
 test('the imports the coordinator accepts are exactly what the volunteer runtime provides', () => {
   const wasi = createWasiImports({ argv: ['x'], env: {}, memory: new GuestMemory(), prng: seedPrng(1), write: () => {} });
   assert.deepEqual([...WASI_FUNCTIONS].sort(), Object.keys(wasi).sort());
-  assert.deepEqual([...GRID_FUNCTIONS].sort(), Object.keys(createGridImports({ rank: 0, size: 1, progress: () => {} })).sort());
+  assert.deepEqual([...GRID_FUNCTIONS].sort(), Object.keys(createGridImports({ rank: 0, size: 1, progress: () => {} }, { memory: new GuestMemory(), suspendHere: () => false })).sort());
 });
 
 test('a fixture gets barriers, polls, Asyncify, the driver’s exports and its module info', () => {

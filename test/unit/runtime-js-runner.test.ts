@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { GuestMemory } from '../../client/runtime/guest-memory.ts';
 import { createGridImports } from '../../client/runtime/grid-imports.ts';
 import type { JsContext, JsProgram } from '../../client/runtime/js-program.ts';
 import { asJsProgram } from '../../client/runtime/js-program.ts';
@@ -66,7 +67,7 @@ test('a module without init and step, or a step that returns no boolean, is an I
   await assert.rejects(runJs(badResult, jsSpec([]), collect().hooks), { name: 'InvalidProgram', message: /JSON-serialisable/ });
 });
 
-test('ctx has a shared process memory sized by the spec, and messaging fails clearly', async () => {
+test('ctx has a shared process memory sized by the spec, and messaging outside a coupled job fails clearly', async () => {
   let seen: JsContext | undefined;
   const program: JsProgram = {
     init: (ctx) => {
@@ -79,7 +80,7 @@ test('ctx has a shared process memory sized by the spec, and messaging fails cle
   };
   await assert.rejects(runJs(program, taskSpec({ format: 'js', memory: { initial: 2, maximum: 4 } }), collect().hooks), {
     name: 'NotSupported',
-    message: 'messaging between ranks is not supported yet (issue 6)',
+    message: /not a rank of a coupled job/,
   });
   const buffer: ArrayBufferLike | undefined = seen?.memory.buffer;
   assert.equal(Object.prototype.toString.call(buffer), '[object SharedArrayBuffer]');
@@ -104,9 +105,10 @@ test('long runs of steps give the event loop a turn', async () => {
   assert.ok(timerFired, 'a timer fired while the program stepped');
 });
 
-test('grid imports: rank, size, clamped progress; barrier is a no-op alone; messaging is not supported yet', () => {
+test('grid imports: rank, size, clamped progress; barrier is a no-op alone; messaging needs a coupled job', () => {
   const progress: number[] = [];
-  const alone = createGridImports({ rank: 0, size: 1, progress: (f) => progress.push(f) });
+  const access = { memory: new GuestMemory(), suspendHere: () => false };
+  const alone = createGridImports({ rank: 0, size: 1, progress: (f) => progress.push(f) }, access);
   assert.deepEqual([alone.rank(), alone.size()], [0, 1]);
   alone.progress(0.5);
   alone.progress(2);
@@ -114,7 +116,7 @@ test('grid imports: rank, size, clamped progress; barrier is a no-op alone; mess
   assert.deepEqual(progress, [0.5, 1]);
   assert.doesNotThrow(() => alone.barrier());
   assert.throws(() => alone.send(0, 0, 0), { name: 'NotSupported' });
-  const pair = createGridImports({ rank: 1, size: 2, progress: () => {} });
-  assert.throws(() => pair.barrier(), { name: 'NotSupported', message: /issue 6/ });
+  const pair = createGridImports({ rank: 1, size: 2, progress: () => {} }, access);
+  assert.throws(() => pair.barrier(), { name: 'NotSupported', message: /ranks/ });
   assert.throws(() => pair.recv(0, 0, 0), { name: 'NotSupported' });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, beforeEach, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import { MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import { JobService } from '../../server/jobs/job-service.ts';
@@ -28,8 +28,9 @@ class MemoryLink implements VolunteerLink {
     if (!this.accept) throw new Error('no free slot');
     this.assigned.push(task);
   }
-  cancel(taskId: string): void {
+  cancel(taskId: string, _reason: string, keepCheckpoints = false): void {
     this.cancelled.push(taskId);
+    this.cancelKeeping(taskId, keepCheckpoints);
   }
   readonly halted: { taskId: string; reason: string }[] = [];
   halt(taskId: string, reason: 'migrate' | 'preempt'): void {
@@ -38,6 +39,22 @@ class MemoryLink implements VolunteerLink {
   readonly checkpointsAsked: string[] = [];
   checkpointNow(taskId: string): void {
     this.checkpointsAsked.push(taskId);
+  }
+  readonly kept: string[] = [];
+  cancelKeeping(taskId: string, keep: boolean): void {
+    if (keep) this.kept.push(taskId);
+  }
+  readonly delivered: { taskId: string; lease: string; from: number; data: Uint8Array }[] = [];
+  deliver(taskId: string, lease: string, from: number, data: Uint8Array): void {
+    this.delivered.push({ taskId, lease, from, data });
+  }
+  readonly rounds: { taskId: string; round: number }[] = [];
+  roundCheckpoint(taskId: string, round: number): void {
+    this.rounds.push({ taskId, round });
+  }
+  readonly released: { taskId: string; round: number; aborted: boolean }[] = [];
+  roundRelease(taskId: string, round: number, aborted: boolean): void {
+    this.released.push({ taskId, round, aborted });
   }
 }
 
@@ -233,4 +250,107 @@ test('a checkpoint of a running job asks each of its running tasks for one now; 
   assert.deepEqual(link.checkpointsAsked, [link.assigned[0]!.taskId]);
   const idle = jobs.create({ program: 'empty' });
   assert.throws(() => jobs.checkpoint(idle.id), /Conflict/);
+});
+
+describe('coupled jobs', () => {
+  test('ranks start together only when enough slots are free, and the job says it waits', async () => {
+    const a = new MemoryLink();
+    scheduler.connect(hello('volunteer-ga', 2), a);
+    const job = jobs.create({ program: 'empty', ranks: 3 });
+    await waitFor(() => scheduler.gangWaiting(job.id) !== undefined);
+    assert.deepEqual(scheduler.gangWaiting(job.id), { needed: 3, free: 2 });
+    assert.equal(a.assigned.length, 0);
+    const b = new MemoryLink();
+    scheduler.connect(hello('volunteer-gb', 1), b);
+    await waitFor(() => a.assigned.length + b.assigned.length === 3);
+    assert.equal(scheduler.gangWaiting(job.id), undefined);
+    assert.deepEqual([...a.assigned, ...b.assigned].map((t) => t.rank).sort(), [0, 1, 2]);
+    assert.ok([...a.assigned, ...b.assigned].every((t) => t.ranks === 3 && t.coupled?.epoch === 0));
+  });
+
+  test('the relay forwards frames to the holder of the destination rank, stamped with the sender rank', async () => {
+    const a = new MemoryLink();
+    const b = new MemoryLink();
+    scheduler.connect(hello('volunteer-ra', 1), a);
+    scheduler.connect(hello('volunteer-rb', 1), b);
+    jobs.create({ program: 'empty', ranks: 2 });
+    await waitFor(() => a.assigned.length + b.assigned.length === 2);
+    const [x] = a.assigned;
+    const [y] = b.assigned;
+    scheduler.relay(a, x!.taskId, x!.lease, y!.rank, new Uint8Array([1, 2, 3]));
+    assert.equal(b.delivered.length, 1);
+    assert.deepEqual({ ...b.delivered[0], data: [...b.delivered[0]!.data] }, { taskId: y!.taskId, lease: y!.lease, from: x!.rank, data: [1, 2, 3] });
+    // A stale lease is dropped silently (it is what a rollback leaves in flight); an unknown rank is an error.
+    scheduler.relay(a, x!.taskId, 'not-a-lease', y!.rank, new Uint8Array([1]));
+    assert.equal(b.delivered.length, 1);
+    assert.throws(() => scheduler.relay(a, x!.taskId, x!.lease, 7, new Uint8Array([1])), /ranks 0 to 1/);
+  });
+
+  test('a coordinated round releases its ranks once all entered; its stored checkpoints make the recovery line; a lost rank rolls every rank back to it', async () => {
+    const a = new MemoryLink();
+    const b = new MemoryLink();
+    scheduler.connect(hello('volunteer-ca', 1), a);
+    scheduler.connect(hello('volunteer-cb', 1), b);
+    const job = jobs.create({ program: 'empty', ranks: 2, checkpointIntervalMs: 3_600_000 });
+    await waitFor(() => a.assigned.length + b.assigned.length === 2);
+    const [x] = a.assigned;
+    const [y] = b.assigned;
+    jobs.checkpoint(job.id);
+    assert.deepEqual([...a.rounds, ...b.rounds].map((r) => r.round), [1, 1]);
+    scheduler.enterRound(a, x!.taskId, x!.lease, 1, 3);
+    assert.equal(a.released.length, 0, 'nobody runs on before everybody stopped');
+    scheduler.enterRound(b, y!.taskId, y!.lease, 1, 2);
+    await waitFor(() => a.released.length === 1 && b.released.length === 1);
+    assert.equal(a.released[0]!.aborted, false);
+    assert.throws(() => scheduler.enterRound(a, x!.taskId, x!.lease, 1, 3), /not open/);
+
+    storeCheckpoint(x!.taskId, x!.lease, 3, 'a'.repeat(64));
+    scheduler.checkpointStored(x!.taskId);
+    assert.equal(store.jobs.get(job.id)!.recoveryLine, undefined, 'one rank\'s checkpoint is not a line');
+    storeCheckpoint(y!.taskId, y!.lease, 2, 'b'.repeat(64));
+    scheduler.checkpointStored(y!.taskId);
+    assert.equal(store.jobs.get(job.id)!.recoveryLine, 1);
+
+    // Round 2 is open when rank y's volunteer goes: the round is aborted, and both ranks go back to round 1.
+    jobs.checkpoint(job.id);
+    scheduler.disconnect(b, 'test');
+    assert.deepEqual(a.released.at(-1), { taskId: x!.taskId, round: 2, aborted: true });
+    assert.deepEqual(a.kept, [x!.taskId], 'the survivor keeps its local checkpoints');
+    const waiting = new Map(store.tasks.forJob(job.id).map((t) => [t.id, [t.state, t.resumeSeq]]));
+    assert.deepEqual(waiting.get(x!.taskId), ['queued', 3]);
+    assert.deepEqual(waiting.get(y!.taskId), ['queued', 2]);
+    assert.equal(store.jobs.get(job.id)!.rollbacks, 1);
+
+    // Both ranks come back together: the survivor gets its own from its IndexedDB (held), the other from the coordinator.
+    const c = new MemoryLink();
+    scheduler.connect(hello('volunteer-cc', 1), c);
+    await waitFor(() => a.assigned.length === 2 && c.assigned.length === 1);
+    assert.equal(a.assigned[1]!.taskId, x!.taskId);
+    assert.equal(a.assigned[1]!.resume?.seq, 3);
+    assert.equal(a.assigned[1]!.resume?.digest, 'a'.repeat(64));
+    assert.equal(c.assigned[0]!.resume?.seq, 2);
+    assert.equal(c.assigned[0]!.coupled?.epoch, 1);
+  });
+
+  test('a completed rank runs again after a rollback, and a failed rank fails the job', async () => {
+    const a = new MemoryLink();
+    const b = new MemoryLink();
+    scheduler.connect(hello('volunteer-fa', 1), a);
+    scheduler.connect(hello('volunteer-fb', 1), b);
+    const job = jobs.create({ program: 'empty', ranks: 2 });
+    await waitFor(() => a.assigned.length + b.assigned.length === 2);
+    const [x] = a.assigned;
+    scheduler.finish(a, x!.taskId, x!.lease, { state: 'completed', exitCode: 0 });
+    assert.equal(store.jobs.get(job.id)!.tasksDone, 1);
+    scheduler.disconnect(b, 'test');
+    assert.equal(store.jobs.get(job.id)!.tasksDone, 0);
+    assert.deepEqual(store.tasks.forJob(job.id).map((t) => t.state), ['queued', 'queued']);
+    const c = new MemoryLink();
+    scheduler.connect(hello('volunteer-fc', 1), c);
+    await waitFor(() => a.assigned.length === 2 && c.assigned.length === 1);
+    const again = a.assigned[1]!;
+    scheduler.finish(a, again.taskId, again.lease, { state: 'failed', exitCode: 3 });
+    assert.equal(store.jobs.get(job.id)!.state, 'failed');
+    assert.ok(c.cancelled.includes(c.assigned[0]!.taskId));
+  });
 });

@@ -1,5 +1,6 @@
 /** What a runtime hands the driver (checkpointable-program.ts) to run one instrumented program. */
 import type { CheckpointableState } from '../../../shared/checkpointable-abi.ts';
+import type { GridAccess } from '../grid-imports.ts';
 
 export interface TrackerAccess {
   /** The shared memory the module imports as `ckpt.tracker` (its buffer is the PageTracker's `buffers.tracker`). */
@@ -18,8 +19,8 @@ export interface CheckpointableOptions {
   env: Readonly<Record<string, string>>;
   /** stdout (1) and stderr (2) bytes; each call gets a fresh copy. */
   write(fd: 1 | 2, bytes: Uint8Array): void;
-  /** The `grid` import module, as the runtime provides it. @default {} */
-  grid?: Record<string, WebAssembly.ImportValue>;
+  /** Makes the `grid` import module, given the program's memory and where a blocking import may suspend. @default none */
+  grid?: (access: GridAccess) => Record<string, WebAssembly.ImportValue>;
   /** Required when the module has the barrier or reads requests from the tracker. */
   tracker?: TrackerAccess;
   /**

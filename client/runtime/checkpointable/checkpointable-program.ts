@@ -18,6 +18,7 @@
  */
 import { AsyncifyExport, AsyncifyState, CHECKPOINTABLE_ABI, CKPT_MODULE, CkptExport, CkptImport, DEFAULT_UNWIND_PAGES, TRACKER_REQUEST_WORD } from '../../../shared/checkpointable-abi.ts';
 import type { CheckpointableState, CkptModuleInfo } from '../../../shared/checkpointable-abi.ts';
+import { BLOCKING_GRID_FUNCTIONS } from '../../../shared/program-imports.ts';
 import { TrackerWord } from '../../../shared/tracker-layout.ts';
 import { trackerGeometry } from '../../checkpoint/tracker-words.ts';
 import { GuestMemory } from '../guest-memory.ts';
@@ -41,6 +42,7 @@ export class CheckpointableProgram {
   private readonly info: CkptModuleInfo;
   private readonly trackerWords: Int32Array | undefined;
   private readonly wasi: WasiWithState;
+  private readonly guest: GuestMemory;
   /** Set while a rewind is under way; the safepoint it reaches ends it. */
   private rewind: { address: number; end: number } | null = null;
   private unwinding: { address: number } | null = null;
@@ -57,8 +59,8 @@ export class CheckpointableProgram {
     if (needsTracker && !options.tracker) throw new TaskError('InvalidProgram', 'the module needs a tracker memory (ckpt.tracker) and none was given');
     this.trackerWords = options.tracker ? new Int32Array(options.tracker.memory.buffer) : undefined;
     const markWrite = this.info.barrier ? options.tracker?.markWrite : undefined;
-    const guest = new GuestMemory(options.memory, markWrite ? (ptr, length) => markWrite(ptr, length) : undefined);
-    this.wasi = new WasiWithState({ argv: options.argv, env: options.env, memory: guest, write: options.write }, prng, saved && { ...saved.wasi, output: saved.output });
+    this.guest = new GuestMemory(options.memory, markWrite ? (ptr, length) => markWrite(ptr, length) : undefined);
+    this.wasi = new WasiWithState({ argv: options.argv, env: options.env, memory: this.guest, write: options.write }, prng, saved && { ...saved.wasi, output: saved.output });
   }
 
   /** Instantiates the module for a fresh run (call `run()` next). */
@@ -136,7 +138,7 @@ export class CheckpointableProgram {
     const imports: WebAssembly.Imports = {
       env: { memory: this.options.memory },
       wasi_snapshot_preview1: this.wasi.imports,
-      grid: this.options.grid ?? {},
+      grid: this.gridImports(),
       [CKPT_MODULE]: ckpt,
     };
     checkImports(this.options.module, imports);
@@ -144,6 +146,25 @@ export class CheckpointableProgram {
     this.served = this.info.polls ? this.global(CkptExport.SERVED) : undefined;
     this.request = this.info.request === 'global' ? this.global(CkptExport.REQUEST) : undefined;
     this.syncEpoch();
+  }
+
+  /**
+   * The runtime's `grid` imports, given the memory and `suspendHere`; each
+   * blocking one first ends a rewind that re-entered it (the call that
+   * suspended is simply made again).
+   */
+  private gridImports(): Record<string, WebAssembly.ImportValue> {
+    const grid = this.options.grid?.({ memory: this.guest, suspendHere: () => this.unwindIfRequested() }) ?? {};
+    const wrapped: Record<string, WebAssembly.ImportValue> = { ...grid };
+    for (const name of BLOCKING_GRID_FUNCTIONS) {
+      const blocking = grid[name];
+      if (typeof blocking !== 'function') continue;
+      wrapped[name] = (...args: number[]) => {
+        if (this.rewind) this.endRewind();
+        return (blocking as (...a: number[]) => number)(...args);
+      };
+    }
+    return wrapped;
   }
 
   private global(name: string): WebAssembly.Global {
@@ -172,16 +193,23 @@ export class CheckpointableProgram {
 
   /** `ckpt.safepoint`: the end of a rewind, or the start of an unwind. */
   private safepoint(): void {
+    if (this.rewind) this.endRewind();
+    else this.unwindIfRequested();
+  }
+
+  private endRewind(): void {
+    (this.instance.exports[AsyncifyExport.STOP_REWIND] as () => void)();
+    clearRegion(this.options.memory, this.rewind!.address, this.rewind!.end);
+    this.rewind = null;
+  }
+
+  /** If a checkpoint is requested and may begin, starts the unwind (the caller returns at once); says whether it did. */
+  private unwindIfRequested(): boolean {
     const call = (name: string, ...args: number[]) => (this.instance.exports[name] as (...a: number[]) => number)(...args);
-    if (this.rewind) {
-      call(AsyncifyExport.STOP_REWIND);
-      clearRegion(this.options.memory, this.rewind.address, this.rewind.end);
-      this.rewind = null;
-      return;
-    }
-    const served = this.served!; // only a module with polls calls the safepoint
+    const served = this.served;
+    if (!served) return false; // a module without polls cannot suspend
     const requested = this.requested();
-    if (requested === served.value || !this.canSuspend()) return;
+    if (requested === served.value || !this.canSuspend()) return false;
     served.value = requested;
     const reservedGlobal = this.global(CkptExport.RESERVED_PAGES);
     const { address, reserved } = reserveRegion(this.options.memory, reservedGlobal.value as number, this.unwindPages());
@@ -189,6 +217,7 @@ export class CheckpointableProgram {
     prepareUnwind(this.options.memory, address, reserved);
     this.unwinding = { address };
     call(AsyncifyExport.START_UNWIND, address);
+    return true;
   }
 
   /** Between the unwind and the rewind: capture, report, switch the interval. */

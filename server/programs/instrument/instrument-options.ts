@@ -10,8 +10,9 @@
  * contract with the driver (CHECKPOINTABLE_ABI): bump it when the output
  * changes (a faster barrier, fewer polls), so cached modules are made again.
  * 2: cached barriers in call-free loops, no polls in short counted loops.
+ * 3: the stack may unwind inside `grid.send` too.
  */
-export const INSTRUMENTER_VERSION = 2;
+export const INSTRUMENTER_VERSION = 3;
 
 export interface InstrumentOptions {
   /** The inline write barrier before every store and bulk-memory write (needs multi-memory). @default true */

@@ -1,0 +1,117 @@
+/**
+ * The page's side of one rank of a coupled job (DESIGN.md §6): it moves the
+ * rank's frames between its compute worker and the transport, and takes it
+ * through the coordinator's rounds of coordinated checkpoints.
+ *
+ * - Frames from other ranks go into the worker's inbound ring; when the ring
+ *   is full they wait here, bounded by the senders' windows.
+ * - `round:checkpoint k` asks the worker for a checkpoint (and wakes it if it
+ *   waits for a message); its stop is reported as `round:enter k`; the
+ *   worker then waits at the gate until `round:release`. A round that is
+ *   aborted, refused, or never answered (the coordinator went away) opens the
+ *   gate too: a rank never waits forever.
+ */
+import { ROUND_TIMEOUT_MS } from '../../shared/limits.ts';
+import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
+import { SharedRing } from '../messaging/shared-ring.ts';
+import { GATE_BYTES, GATE_RELEASED, GATE_SUSPENDED } from '../runtime/rank-port.ts';
+import type { MessageCounts, RankChannels } from '../runtime/rank-port.ts';
+import type { RankTransport } from './rank-transport.ts';
+
+/** Room for several full windows of frames between the page and the worker. */
+const INBOUND_RING_BYTES = 8 * 1024 * 1024;
+const RETRY_MS = 5;
+
+export class RankLink {
+  readonly channels: RankChannels;
+  readonly #ring: SharedRing;
+  readonly #gate: Int32Array;
+  /** Batches that did not fit the ring yet. */
+  #waiting: Uint8Array[] = [];
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Rounds asked for and not yet served by a stop. */
+  #rounds: number[] = [];
+  #requestCheckpoint: (() => void) | undefined;
+  #gateTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Barrier waits of this rank's coordinated checkpoints (ms), for the page's statistics. */
+  readonly waits: number[] = [];
+
+  constructor(
+    private readonly task: Pick<TaskAssignment, 'taskId' | 'lease' | 'coupled'>,
+    private readonly transport: RankTransport,
+  ) {
+    const inbound = SharedRing.create(INBOUND_RING_BYTES);
+    const gate = new SharedArrayBuffer(GATE_BYTES);
+    this.channels = { epoch: task.coupled?.epoch ?? 0, inbound, gate };
+    this.#ring = new SharedRing(inbound);
+    this.#gate = new Int32Array(gate);
+  }
+
+  /** The task's checkpointing is up: round requests can be served (those that came before are served now). */
+  attach(requestCheckpoint: () => void): void {
+    this.#requestCheckpoint = requestCheckpoint;
+    if (this.#rounds.length > 0) this.#request();
+  }
+
+  /** Frames from another rank. */
+  deliver(batch: Uint8Array): void {
+    if (this.#waiting.length === 0 && this.#ring.push(batch)) return;
+    this.#waiting.push(batch);
+    this.#drainLater();
+  }
+
+  /** Frames from the worker for rank `to`. */
+  send(to: number, batch: Uint8Array): void {
+    this.transport.send(this.task, to, batch);
+  }
+
+  stats(delta: MessageCounts): void {
+    this.transport.stats(this.task, delta);
+  }
+
+  roundCheckpoint(round: number): void {
+    this.#rounds.push(round);
+    if (this.#requestCheckpoint) this.#request();
+  }
+
+  /**
+   * The worker stopped for checkpoint `seq`. Requests coalesce, so one stop
+   * may serve several rounds: it enters the newest, and the older ones were
+   * aborted or will be. A stop nobody asked for is released at once.
+   */
+  suspended(seq: number): void {
+    const round = this.#rounds.length > 0 ? Math.max(...this.#rounds) : undefined;
+    this.#rounds = [];
+    if (round === undefined) return this.release();
+    clearTimeout(this.#gateTimer);
+    this.#gateTimer = setTimeout(() => this.release(), ROUND_TIMEOUT_MS * 1.5);
+    this.transport.enter(this.task, round, seq).catch(() => this.release());
+  }
+
+  /** Opens the gate for every stop so far (the round's barrier exited, or it was aborted). */
+  release(): void {
+    clearTimeout(this.#gateTimer);
+    Atomics.store(this.#gate, GATE_RELEASED, Atomics.load(this.#gate, GATE_SUSPENDED));
+    Atomics.notify(this.#gate, GATE_RELEASED);
+  }
+
+  close(): void {
+    clearTimeout(this.#retry);
+    this.#waiting = [];
+    this.release();
+  }
+
+  #request(): void {
+    this.#requestCheckpoint?.();
+    this.#ring.wake(); // a rank blocked in recv looks at the request now
+  }
+
+  #drainLater(): void {
+    if (this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      while (this.#waiting.length > 0 && this.#ring.push(this.#waiting[0]!)) this.#waiting.shift();
+      if (this.#waiting.length > 0) this.#drainLater();
+    }, RETRY_MS);
+  }
+}
