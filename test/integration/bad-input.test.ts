@@ -105,7 +105,14 @@ test('bad socket events get an error reply or a protocol:error, and the coordina
   socket.emit('task:output', { taskId: 'a', lease: 'b', stream: 'stdout', data: 'not bytes' });
   socket.emit('task:progress', 'garbage');
   socket.emit('no-such-event', 1, 2, 3);
-  await waitFor(() => errors.length >= 3);
+  // Coupled jobs' events (issue 6): binary where binary belongs, ranks in range, counts not negative.
+  socket.emit('rank:send', { taskId: 'a', lease: 'b', to: 0, data: 'not bytes' });
+  socket.emit('rank:send', { taskId: 'a', lease: 'b', to: -1, data: new Uint8Array(4) });
+  socket.emit('rank:send', { taskId: 'a', lease: 'b', to: 0, data: new Uint8Array(0) });
+  socket.emit('rank:stats', { taskId: 'a', lease: 'b', sent: -1, resent: 0, discarded: 0 });
+  assert.equal((await ask('round:enter', { taskId: 'a', lease: 'b', round: 0, seq: 1 })).error.name, 'ValidationError');
+  assert.equal((await ask('round:enter', { taskId: 'a', lease: 'b', round: 1, seq: 1 })).error.name, 'StaleLease');
+  await waitFor(() => errors.length >= 7);
   socket.close();
 
   const v = new ScriptedVolunteer(grid.coordinator.url);

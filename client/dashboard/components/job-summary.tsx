@@ -23,7 +23,6 @@ export function JobSummaryView({ job }: { job: JobView }) {
   ];
   if (job.finishedAt) facts.push(['Finished', <TimeAgo iso={job.finishedAt} />]);
   if (job.redundancy > 1) facts.push(['Redundancy', `${job.redundancy}×`]);
-  if (job.recoveryLine !== undefined) facts.push(['Recovery line', `#${job.recoveryLine}`]);
   if (job.args.length > 0) facts.push(['Arguments', <code>{job.args.join(' ')}</code>]);
 
   return (

@@ -18,6 +18,8 @@ const COLUMNS = 9;
 interface Props {
   jobId: string;
   tasks: TaskView[];
+  /** A coupled job's task index is its rank, and the first column says so. */
+  coupled: boolean;
   volunteers: readonly VolunteerView[];
   onChanged: () => void;
 }
@@ -88,7 +90,7 @@ function TaskRow(props: RowProps) {
 }
 
 /** One row per task of a job: state, where it runs, progress and checkpoints; under it, its checkpoint chart and resumes. */
-export function TaskTable({ jobId, tasks, volunteers, onChanged }: Props) {
+export function TaskTable({ jobId, tasks, coupled, volunteers, onChanged }: Props) {
   const [shown, setShown] = useState(PAGE);
   const [busy, setBusy] = useState<number | null>(null);
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
@@ -128,7 +130,9 @@ export function TaskTable({ jobId, tasks, volunteers, onChanged }: Props) {
         <table class="table" id="tasks-table" data-testid="tasks-table">
           <thead>
             <tr>
-              <th scope="col" class="num">#</th>
+              <th scope="col" class="num" data-testid="task-index-heading">
+                {coupled ? 'Rank' : '#'}
+              </th>
               <th scope="col">State</th>
               <th scope="col">Volunteer</th>
               <th scope="col">Progress</th>
