@@ -88,6 +88,8 @@ export class Scheduler {
     for (const task of this.store.tasks.inState('running')) {
       if (task.lease && task.volunteerId) {
         this.#leases.adopt(task.lease, task.id, task.jobId, task.volunteerId, null, expiresAt, task.outputBytes);
+        // Its coupled job's rounds go on (once its volunteers are back); a round open at the restart is lost, and its ranks' pages let go of it.
+        this.#rounds.gangStarted(task.jobId);
       } else {
         this.store.tasks.requeue(task.id, true);
       }
