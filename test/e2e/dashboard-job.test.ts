@@ -2,6 +2,8 @@
  * A job posted from the dashboard UI runs on two volunteer tabs, and each
  * task's stdout is exactly what the same program prints in Node's own node:wasi.
  * The job page charts a task's checkpoints (uPlot) and lists where it resumed.
+ * A coupled job's page says it waits for slots, then shows its recovery line,
+ * rollbacks and message counters once its ranks run.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -171,5 +173,48 @@ test('the job page charts a task\'s checkpoints and lists the resume a Migrate c
 
   // No need to wait a minute for pi: Cancel ends it, and the page says so.
   await page.getByTestId('job-action-cancel').click();
+  await jobPage.locator('[data-testid=job-state][data-state=cancelled]').waitFor({ timeout: 5_000 });
+});
+
+/** The built-in jacobi at these sizes runs far longer than the test: it is cancelled once its panel has numbers. */
+const JACOBI_ARGS = ['64', '100000', '1000'];
+const RANKS = 3;
+
+test('a coupled job\'s page says it waits for slots, then shows its recovery line and messages', async (t) => {
+  const { grid } = suite;
+  // Tabs A and B offer one slot each: two, not the three the ranks must start on together.
+  const { id } = await grid.api.postJob({ program: 'jacobi', name: 'jacobi coupled', args: JACOBI_ARGS, ranks: RANKS, checkpointIntervalMs: 1000 });
+
+  const page = dashboard;
+  await page.evaluate((jobId) => (location.hash = `#/jobs/${jobId}`), id);
+  const jobPage = page.locator(`[data-testid=job-page][data-job-id="${id}"]`);
+  const panel = jobPage.getByTestId('coupled-panel');
+  await panel.waitFor();
+  assert.match((await panel.locator('h2').textContent()) ?? '', /Coupled: 3 ranks/);
+  const waiting = jobPage.getByTestId('gang-waiting');
+  await waiting.waitFor({ timeout: 5_000 });
+  const notice = (await waiting.textContent()) ?? '';
+  assert.match(notice, /^Waiting for 3 free slots to start all ranks together \(\d free now\)$/);
+  assert.equal((await jobPage.getByTestId('recovery-line').textContent())?.trim(), 'none yet');
+  assert.equal((await jobPage.getByTestId('task-index-heading').textContent())?.trim(), 'Rank');
+
+  // A third tab brings the third slot: the ranks start together, and the notice goes.
+  await suite.volunteer('C');
+  await waiting.waitFor({ state: 'detached', timeout: 10_000 });
+  const line = jobPage.locator('[data-testid=recovery-line][data-round]');
+  await line.waitFor({ timeout: 30_000 });
+  assert.match((await line.textContent()) ?? '', /^round \d+$/);
+  await pollUntil(async () => (Number(await jobPage.getByTestId('messages-sent').textContent()) > 0 ? true : undefined), 5_000, 'the page to count sent messages');
+  const shown = {
+    rollbacks: (await jobPage.getByTestId('rollbacks').textContent())?.trim(),
+    sent: Number(await jobPage.getByTestId('messages-sent').textContent()),
+    resent: Number(await jobPage.getByTestId('messages-resent').textContent()),
+    discarded: Number(await jobPage.getByTestId('messages-discarded').textContent()),
+  };
+  t.diagnostic(`${notice}; then ${(await line.textContent()) ?? ''}, ${JSON.stringify(shown)}`);
+  assert.equal(shown.rollbacks, '0', 'no rank was lost');
+  assert.ok(shown.sent > 0 && shown.resent >= 0 && shown.discarded >= 0, JSON.stringify(shown));
+
+  await grid.api.ok('POST', `/api/jobs/${id}/cancel`, undefined, 202);
   await jobPage.locator('[data-testid=job-state][data-state=cancelled]').waitFor({ timeout: 5_000 });
 });
