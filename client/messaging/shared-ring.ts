@@ -18,6 +18,9 @@
  */
 
 const Word = { HEAD: 0, TAIL: 1, SIGNAL: 2, CAPACITY: 3 } as const;
+
+/** Atomics.waitAsync (ES2024; Chromium and Node have it, the ES2022 lib does not declare it). */
+type AsyncWait = (array: Int32Array, index: number, value: number, timeoutMs: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 const HEADER_BYTES = 64;
 const LENGTH_BYTES = 4;
 
@@ -85,6 +88,25 @@ export class SharedRing {
     const signal = Atomics.load(this.words, Word.SIGNAL);
     const empty = Atomics.load(this.words, Word.HEAD) === Atomics.load(this.words, Word.TAIL);
     if (signal === this.seenSignal && empty) Atomics.wait(this.words, Word.SIGNAL, signal, timeoutMs);
+    this.seenSignal = Atomics.load(this.words, Word.SIGNAL);
+  }
+
+  /**
+   * Consumer on a thread that must not block (a page): like `wait`, but
+   * resolves instead (Atomics.waitAsync; a timer where it is missing).
+   */
+  async waitAsync(timeoutMs: number): Promise<void> {
+    const signal = Atomics.load(this.words, Word.SIGNAL);
+    const empty = Atomics.load(this.words, Word.HEAD) === Atomics.load(this.words, Word.TAIL);
+    if (signal === this.seenSignal && empty) {
+      const waitAsync = (Atomics as { waitAsync?: AsyncWait }).waitAsync;
+      if (waitAsync) {
+        const result = waitAsync(this.words, Word.SIGNAL, signal, timeoutMs);
+        if (result.async) await result.value;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(timeoutMs, 5)));
+      }
+    }
     this.seenSignal = Atomics.load(this.words, Word.SIGNAL);
   }
 

@@ -6,9 +6,10 @@
  * program, so its state is captured at the very instant the program stops
  * for a checkpoint: the send log and the receive state go into the
  * checkpoint with the memory (`save`), and a resumed rank starts from them
- * and resends its log. The page only moves bytes: frames arrive through a
- * shared ring (the program may be blocked in `Atomics.wait` and could not
- * take a postMessage), and leave through `out`.
+ * and resends its log. The page only moves bytes, through two shared rings:
+ * frames arrive through one (the program may be blocked in `Atomics.wait`
+ * and could not take a postMessage), and leave through the other (a
+ * postMessage per batch would queue a reply the blocked worker never reads).
  *
  * Every blocking call is a safepoint: while it waits, `suspendHere()` may
  * begin a pending checkpoint (the program's stack unwinds through the call,
@@ -39,6 +40,8 @@ export interface RankChannels {
   epoch: number;
   /** SharedRing of encoded frame batches from the other ranks. */
   inbound: SharedArrayBuffer;
+  /** SharedRing of outgoing batches, each prefixed with the destination rank (u16, little-endian): `outboundRecord`. */
+  outbound: SharedArrayBuffer;
   /** Int32 words GATE_SUSPENDED and GATE_RELEASED (awaitRelease). */
   gate: SharedArrayBuffer;
 }
@@ -60,6 +63,34 @@ export interface MessageCounts {
 /** Begins a pending checkpoint here if one may begin; true when it did (return at once). */
 export type SuspendHere = () => boolean;
 
+export interface RankPortOptions {
+  rank: number;
+  size: number;
+  channels: RankChannels;
+  /** Message-layer counters since the last report, about once a second. */
+  stats: (delta: MessageCounts) => void;
+  /** The rank's state in the checkpoint it resumes from. */
+  saved?: JsonValue;
+  /** Where batches for rank `to` go. @default the outbound ring (waiting for room when it is full) */
+  out?: (to: number, batch: Uint8Array) => void;
+}
+
+/** An outbound ring record: the destination rank, then the batch. */
+export function outboundRecord(to: number, batch: Uint8Array): Uint8Array {
+  const record = new Uint8Array(2 + batch.byteLength);
+  new DataView(record.buffer).setUint16(0, to, true);
+  record.set(batch, 2);
+  return record;
+}
+
+/** The destination rank and the batch of an outbound ring record. */
+export function readOutboundRecord(record: Uint8Array): { to: number; batch: Uint8Array } {
+  return { to: new DataView(record.buffer, record.byteOffset).getUint16(0, true), batch: record.slice(2) };
+}
+
+/** Outbound room for several full windows; a record is at most MAX_RELAY_BYTES and its prefix. */
+export const OUTBOUND_RING_BYTES = 8 * 1024 * 1024;
+
 const MAX_WAIT_MS = 50;
 const STATS_EVERY_MS = 1_000;
 /** A finished rank waits this long at most for its last messages' acks (its job rolls back meanwhile if a peer is gone). */
@@ -69,24 +100,24 @@ export class RankPort {
   readonly #endpoint: Endpoint;
   readonly #inbound: SharedRing;
   readonly #gate: Int32Array;
+  readonly #out: (to: number, batch: Uint8Array) => void;
+  readonly #stats: (delta: MessageCounts) => void;
+  readonly rank: number;
+  readonly size: number;
   #barrierStep: number;
   #reported: MessageCounts = { sent: 0, resent: 0, discarded: 0 };
   #reportedAt = performance.now();
 
-  constructor(
-    private readonly rank: number,
-    private readonly size: number,
-    channels: RankChannels,
-    /** Encoded frames for rank `to`, at most MAX_RELAY_BYTES. */
-    private readonly out: (to: number, batch: Uint8Array) => void,
-    private readonly stats: (delta: MessageCounts) => void,
-    saved?: JsonValue,
-  ) {
+  constructor({ rank, size, channels, stats, saved, out }: RankPortOptions) {
+    this.rank = rank;
+    this.size = size;
     const state = saved === undefined ? undefined : asRankState(saved, rank, size);
     this.#endpoint = new Endpoint({ rank, size, epoch: channels.epoch, ...(state && { state: state.endpoint }) });
     this.#barrierStep = state?.barrierStep ?? 0;
     this.#inbound = new SharedRing(channels.inbound);
     this.#gate = new Int32Array(channels.gate);
+    this.#stats = stats;
+    this.#out = out ?? ringWriter(new SharedRing(channels.outbound));
     // A resumed rank resends its whole log at once (the endpoint does so after a restore).
     if (state) this.pump();
   }
@@ -188,7 +219,7 @@ export class RankPort {
     const delta = { sent: sent - this.#reported.sent, resent: resent - this.#reported.resent, discarded: duplicates - this.#reported.discarded };
     this.#reported = { sent, resent, discarded: duplicates };
     this.#reportedAt = performance.now();
-    if (delta.sent + delta.resent + delta.discarded > 0) this.stats(delta);
+    if (delta.sent + delta.resent + delta.discarded > 0) this.#stats(delta);
   }
 
   /** Pumps until `ready()`, or until a checkpoint begins here (false). */
@@ -219,14 +250,14 @@ export class RankPort {
       for (const frame of list) {
         const size = (frame.payload?.byteLength ?? 0) + 64;
         if (batch.length > 0 && bytes + size > MAX_RELAY_BYTES) {
-          this.out(to, encodeFrames(batch));
+          this.#out(to, encodeFrames(batch));
           batch = [];
           bytes = 0;
         }
         batch.push(frame);
         bytes += size;
       }
-      if (batch.length > 0) this.out(to, encodeFrames(batch));
+      if (batch.length > 0) this.#out(to, encodeFrames(batch));
     }
   }
 
@@ -235,6 +266,14 @@ export class RankPort {
       throw new TaskError('InvalidRank', `rank ${this.rank} of ${this.size} cannot exchange messages with rank ${peer}`);
     }
   }
+}
+
+/** Writes batches to the outbound ring, waiting while the page has not made room. */
+function ringWriter(ring: SharedRing): (to: number, batch: Uint8Array) => void {
+  return (to, batch) => {
+    const record = outboundRecord(to, batch);
+    while (!ring.push(record)) ring.waitForRoom(record.byteLength, 1_000);
+  };
 }
 
 function asRankState(value: JsonValue, rank: number, size: number): RankState {

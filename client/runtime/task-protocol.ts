@@ -53,8 +53,6 @@ export interface TaskCallbacks {
   progress(fraction: number): void;
   /** Checkpoint `seq` was begun; the program stopped for `stopMs` (the checkpoint worker saves it from here). */
   suspended?(seq: number, stopMs: number): void;
-  /** A rank's message-layer frames for rank `to` (encoded, client/messaging/frames.ts). */
-  frames?(to: number, batch: Uint8Array): void;
   /** A rank's message-layer counters since the last report. */
   messageStats?(delta: MessageCounts): void;
   /** A rank waited `ms` at the gate after checkpoint `seq`, for its round's barrier. */

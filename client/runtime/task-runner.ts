@@ -63,14 +63,13 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
       const written: OutputOffsets = { ...(resumed?.output ?? { stdout: 0, stderr: 0 }) };
       const port =
         spec.coupling &&
-        new RankPort(
-          spec.rank,
-          spec.ranks,
-          spec.coupling,
-          (to, batch) => deliver(() => callbacks.frames?.(to, transfer(batch, [batch.buffer as ArrayBuffer]))),
-          (delta) => deliver(() => callbacks.messageStats?.(delta)),
-          resumed?.messages,
-        );
+        new RankPort({
+          rank: spec.rank,
+          size: spec.ranks,
+          channels: spec.coupling,
+          stats: (delta) => deliver(() => callbacks.messageStats?.(delta)),
+          ...(resumed?.messages !== undefined && { saved: resumed.messages }),
+        });
       const taskState = (capture: () => JsonValue): TaskState => ({ program: capture(), output: { ...written }, ...(port && { messages: port.save() }) });
       const withTaskState = (hooks: SuspendHooks): SuspendHooks => ({ ...hooks, suspend: (capture) => hooks.suspend(() => taskState(capture)) });
       // Output written before the stop reaches the page before the stop's report does, so once the page

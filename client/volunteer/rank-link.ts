@@ -4,7 +4,9 @@
  * through the coordinator's rounds of coordinated checkpoints.
  *
  * - Frames from other ranks go into the worker's inbound ring; when the ring
- *   is full they wait here, bounded by the senders' windows.
+ *   is full they wait here, bounded by the senders' windows. Frames the
+ *   worker sends come out of its outbound ring as soon as they are there
+ *   (Atomics.waitAsync), and go to the transport.
  * - `round:checkpoint k` asks the worker for a checkpoint (and wakes it if it
  *   waits for a message); its stop is reported as `round:enter k`; the
  *   worker then waits at the gate until `round:release`. A round that is
@@ -14,7 +16,7 @@
 import { ROUND_TIMEOUT_MS } from '../../shared/limits.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import { SharedRing } from '../messaging/shared-ring.ts';
-import { GATE_BYTES, GATE_RELEASED, GATE_SUSPENDED } from '../runtime/rank-port.ts';
+import { GATE_BYTES, GATE_RELEASED, GATE_SUSPENDED, OUTBOUND_RING_BYTES, readOutboundRecord } from '../runtime/rank-port.ts';
 import type { MessageCounts, RankChannels } from '../runtime/rank-port.ts';
 import type { RankTransport } from './rank-transport.ts';
 
@@ -25,6 +27,8 @@ const RETRY_MS = 5;
 export class RankLink {
   readonly channels: RankChannels;
   readonly #ring: SharedRing;
+  readonly #outbound: SharedRing;
+  #closed = false;
   readonly #gate: Int32Array;
   /** Batches that did not fit the ring yet. */
   #waiting: Uint8Array[] = [];
@@ -41,10 +45,13 @@ export class RankLink {
     private readonly transport: RankTransport,
   ) {
     const inbound = SharedRing.create(INBOUND_RING_BYTES);
+    const outbound = SharedRing.create(OUTBOUND_RING_BYTES);
     const gate = new SharedArrayBuffer(GATE_BYTES);
-    this.channels = { epoch: task.coupled?.epoch ?? 0, inbound, gate };
+    this.channels = { epoch: task.coupled?.epoch ?? 0, inbound, outbound, gate };
     this.#ring = new SharedRing(inbound);
+    this.#outbound = new SharedRing(outbound);
     this.#gate = new Int32Array(gate);
+    void this.#forwardOutbound();
   }
 
   /** The task's checkpointing is up: round requests can be served (those that came before are served now). */
@@ -58,11 +65,6 @@ export class RankLink {
     if (this.#waiting.length === 0 && this.#ring.push(batch)) return;
     this.#waiting.push(batch);
     this.#drainLater();
-  }
-
-  /** Frames from the worker for rank `to`. */
-  send(to: number, batch: Uint8Array): void {
-    this.transport.send(this.task, to, batch);
   }
 
   stats(delta: MessageCounts): void {
@@ -96,9 +98,22 @@ export class RankLink {
   }
 
   close(): void {
+    this.#closed = true;
+    this.#outbound.wake();
     clearTimeout(this.#retry);
     this.#waiting = [];
     this.release();
+  }
+
+  /** Sends what the worker puts in its outbound ring, as soon as it is there, until closed. */
+  async #forwardOutbound(): Promise<void> {
+    while (!this.#closed) {
+      for (let record = this.#outbound.pop(); record; record = this.#outbound.pop()) {
+        const { to, batch } = readOutboundRecord(record);
+        this.transport.send(this.task, to, batch);
+      }
+      await this.#outbound.waitAsync(1_000);
+    }
   }
 
   #request(): void {

@@ -193,9 +193,6 @@ export class TaskHost {
         entry.checkpointing?.suspended(seq, stopMs);
         if (live()) entry.rank?.suspended(seq);
       },
-      frames: (to: number, batch: Uint8Array) => {
-        if (live()) entry.rank?.send(to, batch);
-      },
       messageStats: (delta: MessageCounts) => {
         if (live()) entry.rank?.stats(delta);
       },

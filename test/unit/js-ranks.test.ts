@@ -47,9 +47,10 @@ const program: JsProgram = {
 };
 
 test('two JS ranks exchange messages step by step, never blocking, and agree on the result', async () => {
-  const channels = [0, 1].map(() => ({ epoch: 0, inbound: SharedRing.create(1 << 20), gate: new SharedArrayBuffer(GATE_BYTES) }));
+  const channels = [0, 1].map(() => ({ epoch: 0, inbound: SharedRing.create(1 << 20), outbound: SharedRing.create(1 << 20), gate: new SharedArrayBuffer(GATE_BYTES) }));
   const rings = channels.map((c) => new SharedRing(c.inbound));
-  const ports = [0, 1].map((rank) => new RankPort(rank, 2, channels[rank]!, (to, batch) => assert.ok(rings[to]!.push(batch)), () => {}));
+  const out = (to: number, batch: Uint8Array) => assert.ok(rings[to]!.push(batch));
+  const ports = [0, 1].map((rank) => new RankPort({ rank, size: 2, channels: channels[rank]!, stats: () => {}, out }));
   const printed: string[] = [];
   const run = (rank: number) =>
     runJs(

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedRing } from '../../client/messaging/shared-ring.ts';
-import { GATE_BYTES, RankPort } from '../../client/runtime/rank-port.ts';
+import { GATE_BYTES, RankPort, readOutboundRecord } from '../../client/runtime/rank-port.ts';
 import type { RankChannels } from '../../client/runtime/rank-port.ts';
 
 interface Wiring {
@@ -19,7 +19,7 @@ interface Wiring {
 }
 
 function wire(size: number, epoch = 0): Wiring {
-  const channels = Array.from({ length: size }, () => ({ epoch, inbound: SharedRing.create(1 << 20), gate: new SharedArrayBuffer(GATE_BYTES) }));
+  const channels = Array.from({ length: size }, () => ({ epoch, inbound: SharedRing.create(1 << 20), outbound: SharedRing.create(1 << 20), gate: new SharedArrayBuffer(GATE_BYTES) }));
   return { channels, rings: channels.map((c) => new SharedRing(c.inbound)), counts: { sent: 0, resent: 0, discarded: 0 } };
 }
 
@@ -29,7 +29,8 @@ function port(w: Wiring, rank: number, saved?: unknown): RankPort {
     w.counts.resent += d.resent;
     w.counts.discarded += d.discarded;
   };
-  return new RankPort(rank, w.channels.length, w.channels[rank]!, (to, batch) => assert.ok(w.rings[to]!.push(batch)), add, saved as never);
+  const out = (to: number, batch: Uint8Array) => assert.ok(w.rings[to]!.push(batch));
+  return new RankPort({ rank, size: w.channels.length, channels: w.channels[rank]!, stats: add, out, ...(saved !== undefined && { saved: saved as never }) });
 }
 
 const suspend = () => true;
@@ -88,4 +89,16 @@ test('the gate holds a rank after its checkpoint until the page opens it for tha
   a.awaitRelease(ticket);
   assert.ok(performance.now() - started >= 40, 'it waited for the gate');
   await opener.terminate();
+});
+
+test('without a router a rank writes its batches to the outbound ring, each tagged with its destination', () => {
+  const w = wire(3);
+  const a = new RankPort({ rank: 0, size: 3, channels: w.channels[0]!, stats: () => {} });
+  a.send(2, bytes(7, 8, 9), suspend);
+  const record = new SharedRing(w.channels[0]!.outbound).pop()!;
+  const { to, batch } = readOutboundRecord(record);
+  assert.equal(to, 2);
+  assert.ok(w.rings[2]!.push(batch));
+  const c = port(w, 2);
+  assert.deepEqual([...c.recv(0, suspend)!], [7, 8, 9]);
 });
