@@ -15,6 +15,12 @@ export type Ack<T> = (reply: Reply<T>) => void;
 
 const id = z.string().min(1).max(128);
 
+/** Binary data (socket.io hands it over as a Buffer, a Uint8Array) of `min` to `max` bytes. */
+const bytes = (min: number, max: number) =>
+  z
+    .custom<Uint8Array>((d) => d instanceof Uint8Array, 'expected binary data')
+    .refine((d) => d.byteLength >= min && d.byteLength <= max, { message: min === 0 ? `expected at most ${max} bytes` : `expected ${min} to ${max} bytes` });
+
 export const helloSchema = z.strictObject({
   /** Stable per browser profile and tab slot (kept in localStorage, claimed with a Web Lock). */
   volunteerId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8–64 characters from A–Z, a–z, 0–9, _ and -'),
@@ -60,9 +66,7 @@ export const outputSchema = z.strictObject({
   taskId: id,
   lease: id,
   stream: z.enum(['stdout', 'stderr']),
-  data: z
-    .custom<Uint8Array>((d) => d instanceof Uint8Array, 'expected binary data')
-    .refine((d) => d.byteLength <= MAX_OUTPUT_CHUNK_BYTES, { message: `expected at most ${MAX_OUTPUT_CHUNK_BYTES} bytes` }),
+  data: bytes(0, MAX_OUTPUT_CHUNK_BYTES),
 });
 
 const jsonValue: z.ZodType<unknown> = z.unknown().refine((v) => {
@@ -109,9 +113,7 @@ export const segmentUploadSchema = z.strictObject({
   taskId: id,
   lease: id,
   hash: sha256,
-  data: z
-    .custom<Uint8Array>((d) => d instanceof Uint8Array, 'expected binary data')
-    .refine((d) => d.byteLength > 0 && d.byteLength <= MAX_SEGMENT_BYTES, { message: `expected 1 to ${MAX_SEGMENT_BYTES} bytes` }),
+  data: bytes(1, MAX_SEGMENT_BYTES),
 });
 
 /** A checkpoint's manifest, after its segments: acknowledged once durable on the coordinator (checkpoint-format.ts validates it). */
@@ -141,9 +143,7 @@ export const rankSendSchema = z.strictObject({
   taskId: id,
   lease: id,
   to: rank,
-  data: z
-    .custom<Uint8Array>((d) => d instanceof Uint8Array, 'expected binary data')
-    .refine((d) => d.byteLength > 0 && d.byteLength <= MAX_RELAY_BYTES, { message: `expected 1 to ${MAX_RELAY_BYTES} bytes` }),
+  data: bytes(1, MAX_RELAY_BYTES),
 });
 
 /** The rank stopped for coordinated checkpoint `round` (its checkpoint `seq`) and waits in the round's barrier. */
