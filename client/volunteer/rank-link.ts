@@ -4,7 +4,10 @@
  * through the coordinator's rounds of coordinated checkpoints.
  *
  * - Frames from other ranks go into the worker's inbound ring; when the ring
- *   is full they wait here, bounded by the senders' windows. Frames the
+ *   is full they wait here, up to WAITING_BYTES, beyond which they are
+ *   dropped: the senders resend what stays unacknowledged, so a worker that
+ *   does not take its messages (it waits at the gate, say) holds its senders
+ *   back instead of filling the page's memory. Frames the
  *   worker sends come out of its outbound ring as soon as they are there
  *   (Atomics.waitAsync), and go to the transport.
  * - `round:checkpoint k` asks the worker for a checkpoint (and wakes it if it
@@ -23,6 +26,8 @@ import type { RankTransport } from './rank-transport.ts';
 /** Room for several full windows of frames between the page and the worker. */
 const INBOUND_RING_BYTES = 8 * 1024 * 1024;
 const RETRY_MS = 5;
+/** Frames waiting for room in the inbound ring, at most. */
+const WAITING_BYTES = 16 * 1024 * 1024;
 
 export class RankLink {
   readonly channels: RankChannels;
@@ -32,6 +37,9 @@ export class RankLink {
   readonly #gate: Int32Array;
   /** Batches that did not fit the ring yet. */
   #waiting: Uint8Array[] = [];
+  #waitingBytes = 0;
+  /** Batches dropped because the worker did not make room (for the page's statistics). */
+  dropped = 0;
   #retry: ReturnType<typeof setTimeout> | undefined;
   /** Rounds asked for and not yet served by a stop. */
   #rounds: number[] = [];
@@ -63,7 +71,12 @@ export class RankLink {
   /** Frames from another rank. */
   deliver(batch: Uint8Array): void {
     if (this.#waiting.length === 0 && this.#ring.push(batch)) return;
+    if (this.#waitingBytes + batch.byteLength > WAITING_BYTES) {
+      this.dropped++;
+      return;
+    }
     this.#waiting.push(batch);
+    this.#waitingBytes += batch.byteLength;
     this.#drainLater();
   }
 
@@ -102,6 +115,7 @@ export class RankLink {
     this.#outbound.wake();
     clearTimeout(this.#retry);
     this.#waiting = [];
+    this.#waitingBytes = 0;
     this.release();
   }
 
@@ -125,7 +139,7 @@ export class RankLink {
     if (this.#retry !== undefined) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      while (this.#waiting.length > 0 && this.#ring.push(this.#waiting[0]!)) this.#waiting.shift();
+      while (this.#waiting.length > 0 && this.#ring.push(this.#waiting[0]!)) this.#waitingBytes -= this.#waiting.shift()!.byteLength;
       if (this.#waiting.length > 0) this.#drainLater();
     }, RETRY_MS);
   }
