@@ -77,7 +77,7 @@ function withStartFunction(): Uint8Array {
 test('built-ins are instrumented in the background after a fast start; a download waits for it', async () => {
   assert.ok(startMs < 1_000, `started in ${Math.round(startMs)} ms`);
   const builtins = await wasmBuiltins(grid);
-  assert.deepEqual(builtins.map((p) => p.name).sort(), ['mandelbrot', 'montecarlo-pi']);
+  assert.deepEqual(builtins.map((p) => p.name).sort(), ['jacobi', 'mandelbrot', 'montecarlo-pi']);
   // Right after the start: each download waits for the run in progress, or starts it, but none repeats it.
   await Promise.all(builtins.map((p) => expectInstrumented(grid, p.id)));
   for (const p of builtins) assert.equal(grid.coordinator.instrumentations.get(p.id), 1, p.name);
