@@ -20,9 +20,7 @@ import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import { outputOffsetsOf } from '../../shared/task-state.ts';
 import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
-import { CoordinatedCheckpoints } from '../coupled/coordinated-checkpoints.ts';
-import { RankDirectory } from '../coupled/rank-directory.ts';
-import { Relay } from '../coupled/relay.ts';
+import { CoupledJobs } from '../coupled/coupled-jobs.ts';
 import { logger } from '../logger.ts';
 import type { JobRecord, MessageCounters, TaskEnd } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
@@ -53,9 +51,7 @@ export class Scheduler {
   readonly #sweep: ReturnType<typeof setInterval>;
   #dispatchPending = false;
   readonly #dispatcher: Dispatcher;
-  readonly #ranks: RankDirectory;
-  readonly #relay: Relay;
-  readonly #rounds: CoordinatedCheckpoints;
+  readonly #coupled: CoupledJobs;
   /** Set when the coordinator shuts down: its sockets close, but the volunteers did not leave. */
   #closed = false;
 
@@ -63,15 +59,16 @@ export class Scheduler {
     private readonly store: Store,
     private readonly changes: ChangeListener,
   ) {
-    this.#ranks = new RankDirectory(store);
-    this.#relay = new Relay(this.#leases, this.#ranks);
-    this.#rounds = new CoordinatedCheckpoints(store, this.#leases, this.#ranks, changes);
+    this.#coupled = new CoupledJobs(store, this.#leases, changes, {
+      endLease: (lease) => this.#endLease(lease),
+      dispatchSoon: () => this.#scheduleDispatch(),
+    });
     this.#dispatcher = new Dispatcher(store, this.#leases, changes, {
       sessions: () => [...this.#sessions.values()],
       connected: (lease) => lease.session !== null && this.#sessions.has(lease.session.link),
       resumableFrom: (taskId, seq, digest) => this.#resumableFrom(taskId, seq, digest),
       halt: (lease, why) => this.#halt(lease, why),
-      gangStarted: (jobId) => this.#rounds.gangStarted(jobId),
+      gangStarted: (jobId) => this.#coupled.gangStarted(jobId),
       refused: (lease, why) => {
         // After close the store is gone and the lease is kept for the next start.
         if (!this.#closed && this.#leases.get(lease.token)) this.#lose(lease, why, false);
@@ -89,7 +86,7 @@ export class Scheduler {
       if (task.lease && task.volunteerId) {
         this.#leases.adopt(task.lease, task.id, task.jobId, task.volunteerId, null, expiresAt, task.outputBytes);
         // Its coupled job's rounds go on (once its volunteers are back); a round open at the restart is lost, and its ranks' pages let go of it.
-        this.#rounds.gangStarted(task.jobId);
+        this.#coupled.gangStarted(task.jobId);
       } else {
         this.store.tasks.requeue(task.id, true);
       }
@@ -201,12 +198,11 @@ export class Scheduler {
     this.#endLease(lease);
     this.store.tasks.finish(taskId, { ...end, at: new Date().toISOString() });
     const job = this.store.jobs.countFinished(lease.jobId, end.state === 'failed');
-    if (job.coupled && end.state === 'failed' && job.state !== 'cancelled') return this.#failCoupled(job, taskId);
-    // Its ranks can no longer all stop for a round: none opens until a rollback brings the finished ones back.
-    if (job.coupled) this.#rounds.abort(job.id, `rank task ${taskId} finished`);
+    if (job.coupled && end.state === 'failed' && job.state !== 'cancelled') return this.#coupled.fail(job, taskId);
+    if (job.coupled) this.#coupled.rankFinished(job.id, taskId);
     if (job.state !== 'cancelled' && job.tasksDone >= job.tasksTotal) {
       this.store.jobs.setState(job.id, job.tasksFailed > 0 ? 'failed' : 'completed', new Date().toISOString());
-      if (job.coupled) this.#forgetCoupled(job.id);
+      if (job.coupled) this.#coupled.forget(job.id);
     }
     this.changes.job(lease.jobId);
     this.#scheduleDispatch();
@@ -230,9 +226,7 @@ export class Scheduler {
    * checkpoint and halt; `halted` then requeues it, away from that volunteer.
    */
   migrate(taskId: string): void {
-    if (this.#ranks.jobOfTask(taskId)) {
-      throw new GridError('Conflict', `task ${taskId} is a rank of a coupled job, which moves only as a whole: preempt and resume the job instead`);
-    }
+    this.#coupled.refuseMigration(taskId);
     const lease = this.#leases.ofTask(taskId);
     if (!lease?.session || !this.#sessions.has(lease.session.link)) {
       throw new GridError('Conflict', `task ${taskId} is not running on a connected volunteer`);
@@ -251,7 +245,7 @@ export class Scheduler {
     this.store.jobs.setState(job.id, 'preempted');
     this.store.tasks.moveWaiting(job.id, 'queued', 'preempted');
     // A coupled job stops as a whole at its recovery line (its ranks wait there as 'preempted').
-    if (job.coupled) this.#rollback(job, undefined, 'the job was preempted', false);
+    if (job.coupled) this.#coupled.rollback(job, undefined, 'the job was preempted', false);
     else for (const lease of this.#leases.ofJob(job.id)) this.#halt(lease, 'preempt');
     this.changes.job(job.id);
   }
@@ -266,10 +260,7 @@ export class Scheduler {
 
   /** Asks for a checkpoint of every running task of the job now (API.md `POST /api/jobs/:id/checkpoint`). */
   checkpointJob(job: JobRecord): void {
-    if (job.coupled) {
-      this.#rounds.startNow(job.id);
-      return;
-    }
+    if (job.coupled) return this.#coupled.checkpointNow(job.id);
     for (const lease of this.#leases.ofJob(job.id)) lease.session?.link.checkpointNow(lease.taskId);
   }
 
@@ -277,27 +268,22 @@ export class Scheduler {
   relay(link: VolunteerLink, taskId: string, token: string, to: number, data: Uint8Array): void {
     const lease = this.#leases.get(token);
     if (!lease || lease.taskId !== taskId || lease.session?.link !== link) return;
-    this.#relay.forward(lease, to, data);
+    this.#coupled.relay(lease, to, data);
   }
 
   /** The rank stopped for coordinated checkpoint `round` with its checkpoint `seq` (coordinated-checkpoints.ts). */
   enterRound(link: VolunteerLink, taskId: string, token: string, round: number, seq: number): void {
-    this.#rounds.enter(this.#holder(link, taskId, token), round, seq);
+    this.#coupled.enterRound(this.#holder(link, taskId, token), round, seq);
   }
 
   /** Message-layer counters a rank reports, summed per job. */
   rankStats(link: VolunteerLink, taskId: string, token: string, delta: MessageCounters): void {
-    const lease = this.#holder(link, taskId, token);
-    if (delta.sent + delta.resent + delta.discarded === 0) return;
-    this.store.coupled.addMessages(lease.jobId, delta);
-    this.changes.job(lease.jobId);
+    this.#coupled.addStats(this.#holder(link, taskId, token), delta);
   }
 
   /** A checkpoint reached the coordinator; answers whether the task is a rank of a coupled job (whose chain is not compacted: rollbacks need older checkpoints). */
   checkpointStored(taskId: string): boolean {
-    if (!this.#ranks.jobOfTask(taskId)) return false;
-    this.#rounds.stored(taskId);
-    return true;
+    return this.#coupled.checkpointStored(taskId);
   }
 
   /** Slots a coupled job waits for before its ranks can start together, if it waits. */
@@ -342,7 +328,7 @@ export class Scheduler {
   /** Stops every running task of a cancelled job. */
   cancelJob(job: JobRecord): void {
     const at = new Date().toISOString();
-    if (job.coupled) this.#forgetCoupled(job.id);
+    if (job.coupled) this.#coupled.forget(job.id);
     for (const lease of this.#leases.ofJob(job.id)) {
       this.#endLease(lease);
       lease.session?.link.cancel(lease.taskId, 'the job was cancelled');
@@ -364,7 +350,7 @@ export class Scheduler {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
-    this.#rounds.close();
+    this.#coupled.close();
   }
 
   #session(link: VolunteerLink): VolunteerSession {
@@ -398,7 +384,7 @@ export class Scheduler {
    */
   #lose(lease: Held, why: string, lost = true): void {
     const job = this.store.jobs.get(lease.jobId);
-    if (job?.coupled && (job.state === 'running' || job.state === 'queued')) return this.#rollback(job, lease, why, lost);
+    if (job?.coupled && (job.state === 'running' || job.state === 'queued')) return this.#coupled.rollback(job, lease, why, lost);
     this.#endLease(lease);
     const task = this.store.tasks.get(lease.taskId);
     if (task?.state === 'running' && task.lease === lease.token) {
@@ -422,64 +408,6 @@ export class Scheduler {
     this.store.tasks.requeueFrom(lease.taskId, seq, output, { lost, ...(lease.halting === 'migrate' ? { avoid: lease.volunteerId } : {}) });
     this.changes.job(lease.jobId);
     this.#scheduleDispatch();
-  }
-
-  /**
-   * Recovery of a coupled job (DESIGN.md §6): when a rank is lost (`lost`),
-   * or the job is preempted (none), every rank goes back to the job's
-   * recovery line, or to the start if it has none. The others' volunteers
-   * stop them but keep their local checkpoints, and are offered them back
-   * (dispatch gives a held task to its holder), so survivors resume from
-   * their own IndexedDB and the replacement from the coordinator's copy.
-   * Ranks that had completed run again from the line too: the others need
-   * the messages they sent after it. The epoch (the rollback count) makes
-   * every message and ack of before the rollback stale.
-   */
-  #rollback(job: JobRecord, lost: Held | undefined, why: string, countLost: boolean): void {
-    this.#rounds.abort(job.id, why);
-    const line = job.recoveryLine === undefined ? undefined : this.store.coupled.roundSeqs(job.id, job.recoveryLine);
-    const epoch = this.store.coupled.countRollback(job.id);
-    log.info(`job ${job.id} rolls back to ${line ? `round ${job.recoveryLine}` : 'the start'} (epoch ${epoch}): ${why}`);
-    for (const lease of this.#leases.ofJob(job.id)) {
-      this.#endLease(lease);
-      if (lease === lost) continue;
-      lease.session?.link.cancel(lease.taskId, `its job rolls back: ${why}`, true);
-      const seq = line?.get(lease.taskId);
-      const digest = seq === undefined ? undefined : this.store.checkpoints.digest(lease.taskId, seq);
-      if (lease.session && seq !== undefined && digest) lease.session.held.set(lease.taskId, { seq, digest });
-    }
-    for (const task of this.store.tasks.forJob(job.id)) {
-      if (task.state === 'completed') this.store.coupled.reopen(task.id);
-      else if (task.state !== 'running' && task.state !== 'queued' && task.state !== 'preempted') continue;
-      const seq = line?.get(task.id);
-      const manifest = seq === undefined ? undefined : this.store.checkpoints.get(task.id, seq);
-      const restart = countLost && task.id === lost?.taskId;
-      if (manifest) this.store.tasks.requeueFrom(task.id, manifest.seq, outputOffsetsOf(manifest.state) ?? { stdout: 0, stderr: 0 }, { lost: restart });
-      else this.store.tasks.requeue(task.id, restart);
-    }
-    this.changes.job(job.id);
-    this.#scheduleDispatch();
-  }
-
-  /** A rank failed: the others can never finish (they would wait for its messages), so they are cancelled and the job fails. */
-  #failCoupled(job: JobRecord, failedTaskId: string): void {
-    const at = new Date().toISOString();
-    this.#forgetCoupled(job.id);
-    for (const lease of this.#leases.ofJob(job.id)) {
-      this.#endLease(lease);
-      lease.session?.link.cancel(lease.taskId, `rank task ${failedTaskId} of its job failed`);
-    }
-    for (const task of this.store.tasks.forJob(job.id)) {
-      if (task.state === 'queued' || task.state === 'running' || task.state === 'preempted') this.store.tasks.cancel(task.id, at);
-    }
-    this.store.jobs.setState(job.id, 'failed', at);
-    this.changes.job(job.id);
-    this.#scheduleDispatch();
-  }
-
-  #forgetCoupled(jobId: string): void {
-    this.#rounds.forget(jobId);
-    this.#ranks.drop(jobId);
   }
 
   #loseAll(session: VolunteerSession, why: string): void {
