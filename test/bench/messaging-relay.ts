@@ -1,6 +1,6 @@
 /**
  * Message throughput between 8 simulated ranks through the coordinator's
- * relay (messaging.bench.ts), two ways on the same sockets and the same job:
+ * relay (messaging.bench.ts), three ways on the same sockets and the same job:
  *
  * - `relay`: the full message layer. Each rank has an Endpoint (default
  *   windows and resend timer) and sends 1 KiB messages to every other rank in
@@ -8,23 +8,35 @@
  *   drains, batches the frames per destination with `encodeFrames` and emits
  *   one `rank:send` per batch. Delivered batches are decoded, fed to
  *   `receive`, and the messages taken at once; acks go back the same way.
+ * - `batched`: the same transport without the endpoint. Once per event-loop
+ *   turn a rank makes one msg frame per message its window toward each peer
+ *   allows, encodes them per destination with `encodeFrames` and emits one
+ *   `rank:send` per batch, as `relay` does; receivers `decodeFrames` and
+ *   count. No send log, payload copies, acks, resends or receive buffers: the
+ *   seq on the wire is just a per-peer counter. Set against `relay`, it says
+ *   what logging and acks cost.
  * - `raw`: bare 1 KiB payloads, one `rank:send` each, no endpoint, framing or
- *   acks; receivers just count. So that it is the same pattern rather than an
- *   open hose filling the coordinator's buffers, a raw sender keeps as many
- *   messages in flight per peer as the endpoint's window allows, reading what
- *   its peer counted straight from memory (all ranks live in this process):
- *   flow control with nothing on the wire.
+ *   acks; receivers just count (plain socket.io emits of the same pattern).
  *
- * Counted: messages taken (relay) or received (raw) per second, summed over
- * the ranks, after a warm-up. Between runs the senders stop and everything in
- * flight is let through, so no run starts with another's frames.
+ * So that `batched` and `raw` are the same pattern rather than an open hose
+ * filling the coordinator's buffers, their senders keep as many messages in
+ * flight per peer as the endpoint's window allows, reading what the peer
+ * counted straight from memory (all ranks live in this process): flow
+ * control with nothing on the wire. (The window reopens as a batch is
+ * counted, not an ack's trip later; that head start is part of what acks
+ * cost.)
+ *
+ * Counted: messages taken (relay) or received (batched, raw) per second,
+ * summed over the ranks, after a warm-up. Between runs the senders stop and
+ * everything in flight is let through, so no run starts with another's frames.
  */
 import { DEFAULT_WINDOW_MESSAGES, Endpoint } from '../../client/messaging/endpoint.ts';
 import { decodeFrames, encodeFrames, MessageTag } from '../../client/messaging/frames.ts';
 import type { Frame } from '../../client/messaging/frames.ts';
 import type { SimulatedRank } from './messaging-ranks.ts';
 
-export type RelayMode = 'raw' | 'relay';
+export type RelayMode = 'raw' | 'batched' | 'relay';
+type Batching = Exclude<RelayMode, 'raw'>;
 
 const PAYLOAD = new Uint8Array(1024).fill(7);
 const TAG = MessageTag.program;
@@ -36,15 +48,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class BenchRank {
   readonly endpoint: Endpoint;
-  /** Messages taken (relay) or received (raw), all runs together. */
+  /** Messages taken (relay) or received (batched, raw), all runs together. */
   taken = 0;
   sending = false;
-  /** Raw: bare messages sent to each peer, and received from each. */
+  /** Batched and raw: messages sent to each peer, and received from each. */
   readonly sentTo: number[];
   readonly receivedFrom: number[];
-  /** Relay: `rank:send` batches emitted and msg frames in them. */
-  batches = 0;
-  msgFrames = 0;
+  /** Batched and relay: `rank:send` batches emitted and msg frames in them. */
+  readonly batches: Record<Batching, number> = { batched: 0, relay: 0 };
+  readonly msgFrames: Record<Batching, number> = { batched: 0, relay: 0 };
   #scheduled = false;
 
   constructor(
@@ -69,12 +81,13 @@ class BenchRank {
     setImmediate(() => {
       this.#scheduled = false;
       if (this.group.mode === 'relay') this.#pumpRelay();
+      else if (this.group.mode === 'batched') this.#pumpBatched();
       else this.#pumpRaw();
     });
   }
 
-  /** Raw: messages sent to peers and not yet counted by them. */
-  rawInFlight(): number {
+  /** Batched and raw: messages sent to peers and not yet counted by them. */
+  inFlight(): number {
     return this.sentTo.reduce((sum, sent, peer) => sum + sent - (this.group.ranks[peer]?.receivedFrom[this.rank] ?? 0), 0);
   }
 
@@ -85,6 +98,14 @@ class BenchRank {
       this.group.ranks[from]?.schedule(); // its window toward us just opened
       return;
     }
+    if (this.group.mode === 'batched') {
+      let count = 0;
+      for (const frame of decodeFrames(data)) if (frame.kind === 'msg') count++;
+      this.receivedFrom[from]! += count;
+      this.taken += count;
+      this.group.ranks[from]?.schedule();
+      return;
+    }
     for (const frame of decodeFrames(data)) this.endpoint.receive(frame);
     while (this.endpoint.take(from, TAG)) this.taken++;
     this.schedule();
@@ -93,6 +114,10 @@ class BenchRank {
   #peers(): number[] {
     const { ranks } = this.sim.task;
     return Array.from({ length: ranks - 1 }, (_, i) => (this.rank + 1 + i) % ranks);
+  }
+
+  #window(peer: number): number {
+    return DEFAULT_WINDOW_MESSAGES - (this.sentTo[peer]! - this.group.ranks[peer]!.receivedFrom[this.rank]!);
   }
 
   #emit(to: number, data: Uint8Array): void {
@@ -115,9 +140,25 @@ class BenchRank {
       else byPeer.set(frame.to, [frame]);
     }
     for (const [to, frames] of byPeer) {
-      this.batches++;
-      this.msgFrames += frames.filter((f) => f.kind === 'msg').length;
+      this.batches.relay++;
+      this.msgFrames.relay += frames.filter((f) => f.kind === 'msg').length;
       this.#emit(to, encodeFrames(frames));
+    }
+  }
+
+  /** What `relay` puts on the wire each turn, less its acks: as many msg frames per peer as the window allows, one batch per peer. */
+  #pumpBatched(): void {
+    if (!this.sending) return;
+    const { rank } = this;
+    const epoch = this.sim.task.coupled?.epoch ?? 0;
+    for (const peer of this.#peers()) {
+      const room = this.#window(peer);
+      if (room <= 0) continue;
+      const frames: Frame[] = [];
+      for (let i = 0; i < room; i++) frames.push({ kind: 'msg', epoch, from: rank, to: peer, tag: TAG, seq: ++this.sentTo[peer]!, payload: PAYLOAD });
+      this.batches.batched++;
+      this.msgFrames.batched += room;
+      this.#emit(peer, encodeFrames(frames));
     }
   }
 
@@ -127,7 +168,7 @@ class BenchRank {
     for (let progress = true; progress; ) {
       progress = false;
       for (const peer of peers) {
-        if (this.sentTo[peer]! - this.group.ranks[peer]!.receivedFrom[this.rank]! >= DEFAULT_WINDOW_MESSAGES) continue;
+        if (this.#window(peer) <= 0) continue;
         this.sentTo[peer]!++;
         this.#emit(peer, PAYLOAD);
         progress = true;
@@ -166,14 +207,15 @@ export class RelayGroup {
     return count / seconds;
   }
 
-  /** What the endpoints counted over every relay run, summed, and the mean messages per `rank:send` batch. */
-  relayStats(): { resent: number; duplicates: number; outOfWindow: number; msgsPerBatch: number } {
+  /** What the endpoints counted over every relay run, summed, and the mean messages per `rank:send` batch of relay and batched runs. */
+  relayStats(): { resent: number; duplicates: number; outOfWindow: number; msgsPerBatch: Record<Batching, number> } {
     const sum = (f: (r: BenchRank) => number) => this.ranks.reduce((n, r) => n + f(r), 0);
+    const perBatch = (mode: Batching) => sum((r) => r.msgFrames[mode]) / Math.max(1, sum((r) => r.batches[mode]));
     return {
       resent: sum((r) => r.endpoint.stats.resent),
       duplicates: sum((r) => r.endpoint.stats.duplicates),
       outOfWindow: sum((r) => r.endpoint.stats.outOfWindow),
-      msgsPerBatch: sum((r) => r.msgFrames) / Math.max(1, sum((r) => r.batches)),
+      msgsPerBatch: { batched: perBatch('batched'), relay: perBatch('relay') },
     };
   }
 
@@ -187,7 +229,7 @@ export class RelayGroup {
 
   async #quiesce(): Promise<void> {
     const deadline = Date.now() + QUIESCE_TIMEOUT_MS;
-    const busy = () => this.ranks.some((r) => (this.mode === 'relay' ? r.endpoint.unacked() > 0 : r.rawInFlight() > 0));
+    const busy = () => this.ranks.some((r) => (this.mode === 'relay' ? r.endpoint.unacked() > 0 : r.inFlight() > 0));
     while (busy()) {
       if (Date.now() > deadline) throw new Error(`${this.mode}: messages still in flight ${QUIESCE_TIMEOUT_MS} ms after the senders stopped`);
       await sleep(20);
