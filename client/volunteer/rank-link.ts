@@ -51,6 +51,13 @@ export class RankLink {
   constructor(
     private readonly task: Pick<TaskAssignment, 'taskId' | 'lease' | 'coupled'>,
     private readonly transport: RankTransport,
+    /**
+     * The link of rank `to` of the same job if it runs on this page too:
+     * frames go to it directly, not through the coordinator (both are this
+     * page's live ranks, so no lease needs checking; after a rollback both
+     * are replaced, and the epoch makes anything older stale).
+     */
+    private readonly neighbour: (to: number) => RankLink | undefined = () => undefined,
   ) {
     const inbound = SharedRing.create(INBOUND_RING_BYTES);
     const outbound = SharedRing.create(OUTBOUND_RING_BYTES);
@@ -124,7 +131,9 @@ export class RankLink {
     while (!this.#closed) {
       for (let record = this.#outbound.pop(); record; record = this.#outbound.pop()) {
         const { to, batch } = readOutboundRecord(record);
-        this.transport.send(this.task, to, batch);
+        const here = this.neighbour(to);
+        if (here) here.deliver(batch);
+        else this.transport.send(this.task, to, batch);
       }
       await this.#outbound.waitAsync(1_000);
     }

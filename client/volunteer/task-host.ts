@@ -115,7 +115,9 @@ export class TaskHost {
   start(assignment: TaskAssignment): void {
     const worker = new Worker(COMPUTE_WORKER_URL, { type: 'module', name: `task ${assignment.taskId}` });
     const entry: Entry = { assignment, worker, startedAt: performance.now(), progress: 0 };
-    if (assignment.coupled && assignment.ranks > 1 && this.rankTransport) entry.rank = new RankLink(assignment, this.rankTransport);
+    if (assignment.coupled && assignment.ranks > 1 && this.rankTransport) {
+      entry.rank = new RankLink(assignment, this.rankTransport, (to) => this.#rankHere(assignment.jobId, to));
+    }
     this.#running.set(assignment.lease, entry);
     void this.#run(entry);
     this.onChange();
@@ -280,6 +282,14 @@ export class TaskHost {
 
   roundRelease(taskId: string): void {
     this.#entryOf(taskId)?.rank?.release();
+  }
+
+  /** Rank `rank` of the job, if this page runs it now. */
+  #rankHere(jobId: string, rank: number): RankLink | undefined {
+    for (const entry of this.#running.values()) {
+      if (entry.assignment.jobId === jobId && entry.assignment.rank === rank && !entry.halted) return entry.rank;
+    }
+    return undefined;
   }
 
   /** The coordinator is out of reach: no round can complete, so no rank waits for one. */
