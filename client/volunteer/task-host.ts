@@ -84,6 +84,12 @@ function taskSpec(a: TaskAssignment): TaskSpec {
 
 export class TaskHost {
   readonly #running = new Map<string, Entry>();
+  /**
+   * By task id: the checkpoint worker of a stopped run, still finishing a
+   * save or a compaction. A run of the same task given back to this page (a
+   * coupled job's rollback) opens its checkpoints only after that.
+   */
+  readonly #closing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly reporter: TaskReporter,
@@ -130,6 +136,8 @@ export class TaskHost {
     const { resume } = assignment;
     if (entry.rank) spec.coupling = entry.rank.channels;
     try {
+      await this.#closing.get(assignment.taskId);
+      if (!live()) return;
       const source = resume && (await resumeSource(assignment, this.transport));
       if (!live()) return;
       let chainBytes = 0;
@@ -222,7 +230,7 @@ export class TaskHost {
       if (!entry) continue;
       entry.worker.terminate();
       entry.rank?.close();
-      void entry.checkpointing?.close(!keepCheckpoints);
+      if (entry.checkpointing) this.#closeCheckpointing(entry.assignment.taskId, entry.checkpointing, !keepCheckpoints);
       this.#running.delete(lease);
     }
     this.onChange();
@@ -310,10 +318,18 @@ export class TaskHost {
     return [...this.#running.values()].find((e) => e.assignment.taskId === taskId);
   }
 
+  #closeCheckpointing(taskId: string, checkpointing: TaskCheckpointing, deleteCheckpoints: boolean): void {
+    const closed = checkpointing.close(deleteCheckpoints).catch((error: unknown) => console.warn(`[task ${taskId}] closing its checkpoints failed:`, error));
+    this.#closing.set(taskId, closed);
+    void closed.then(() => {
+      if (this.#closing.get(taskId) === closed) this.#closing.delete(taskId);
+    });
+  }
+
   #end(entry: Entry, result: TaskOutcome | { name: string; message: string }): void {
     entry.worker.terminate();
     entry.rank?.close();
-    void entry.checkpointing?.close(true);
+    if (entry.checkpointing) this.#closeCheckpointing(entry.assignment.taskId, entry.checkpointing, true);
     this.#running.delete(entry.assignment.lease);
     if ('exitCode' in result) this.reporter.finished(entry.assignment, result);
     else this.reporter.failed(entry.assignment, result);

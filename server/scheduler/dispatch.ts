@@ -121,11 +121,18 @@ export class Dispatcher {
       if (holder) this.#assign(task, holder, lookup);
       else rest.push(task);
     }
-    let turn = 0;
-    for (const task of rest) {
-      while (open[turn % open.length]!.free === 0) turn++;
-      this.#assign(task, open[turn++ % open.length]!, lookup);
+    // Spread over the volunteers, but neighbouring ranks together: ranks on one page talk without the relay.
+    const share = new Map<VolunteerSession, number>();
+    const left = new Map(open.map((s) => [s, s.free]));
+    for (let turn = 0, placed = 0; placed < rest.length; turn++) {
+      const session = open[turn % open.length]!;
+      if (left.get(session)! === 0) continue;
+      left.set(session, left.get(session)! - 1);
+      share.set(session, (share.get(session) ?? 0) + 1);
+      placed++;
     }
+    const byRank = [...rest].sort((a, b) => a.index - b.index);
+    for (const [session, count] of share) for (const task of byRank.splice(0, count)) this.#assign(task, session, lookup);
     this.hooks.gangStarted(jobId);
   }
 

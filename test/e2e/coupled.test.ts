@@ -53,7 +53,8 @@ async function startOnThreeTabs() {
 async function assertRecovered(id: string, rollbacks: number, replayed = true): Promise<void> {
   const done = await suite.grid.api.waitForJob(id, finished, FINISH_MS);
   suite.log.note(`rollbacks ${done.rollbacks}; recovery line ${done.recoveryLine}; messages ${JSON.stringify(done.messages)}; resumes ${JSON.stringify(done.tasks.map((t) => t.resumes))}`);
-  assert.equal(done.state, 'completed', JSON.stringify(done.tasks.map((t) => t.state)));
+  const why = async () => JSON.stringify((await suite.grid.api.output(id)).tasks.map((t) => ({ index: t.index, state: t.state, error: t.error, stderr: t.stderr })));
+  assert.equal(done.state, 'completed', done.state === 'completed' ? '' : await why());
   assert.ok(done.rollbacks >= rollbacks, `rolled back ${done.rollbacks} times`);
   if (replayed) {
     assert.ok(done.messages.resent > 0, 'unacknowledged messages were resent');

@@ -265,6 +265,8 @@ describe('coupled jobs', () => {
     await waitFor(() => a.assigned.length + b.assigned.length === 3);
     assert.equal(scheduler.gangWaiting(job.id), undefined);
     assert.deepEqual([...a.assigned, ...b.assigned].map((t) => t.rank).sort(), [0, 1, 2]);
+    // Neighbouring ranks share a volunteer (they talk without the relay).
+    assert.deepEqual(a.assigned.map((t) => t.rank).sort(), [0, 1]);
     assert.ok([...a.assigned, ...b.assigned].every((t) => t.ranks === 3 && t.coupled?.epoch === 0));
   });
 
