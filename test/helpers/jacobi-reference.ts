@@ -3,17 +3,10 @@
  * same source built without grid imports) run in Node's node:wasi. Rank 0 of a
  * jacobi job must print exactly its stdout, with any number of ranks.
  */
-import { setFlagsFromString } from 'node:v8';
 import { fixturePath } from '../fixtures/runtime-harness.ts';
 import { referenceRun } from './e2e-output.ts';
 
-/*
- * Node 20's node:wasi can abort the process (uv_mutex_destroy in ~WASI) or
- * segfault when a GC runs inside a fast-API fd_write after the program's
- * memory grew past ~32 MiB (jacobi with N >= ~1300). Without V8's fast API
- * calls the imports go through the ordinary path, which does not.
- */
-setFlagsFromString('--no-turbo-fast-api-calls');
+// runtime-harness.ts turns off V8's fast API calls, with which Node 20's node:wasi can crash past ~32 MiB (jacobi with N >= ~1300).
 
 export const JACOBI_REFERENCE_PATH = fixturePath('jacobi-seq');
 
