@@ -20,12 +20,14 @@ const suite = e2eSuite();
 afterEach(() => suite.closePages());
 
 const RANKS = 4;
-/** About 30 s across three tabs: long enough to be running when its tabs go. */
-const ARGS = ['256', '700', '100'];
+/** About 15 s of solving across three tabs under the test harness: still running when a tab goes. */
+const ARGS = ['256', '500', '100'];
+/** Longer, for two losses one after the other. */
+const LONG_ARGS = ['256', '700', '100'];
 const FINISH_MS = 180_000;
 
-async function assertMatchesReference(job: JobView): Promise<void> {
-  const reference = await runJacobiReference(ARGS);
+async function assertMatchesReference(job: JobView, args: string[]): Promise<void> {
+  const reference = await runJacobiReference(args);
   const output = await suite.grid.api.output(job.id);
   const rank0 = output.tasks.find((t) => t.index === 0)!;
   assert.equal(rank0.exitCode, 0, JSON.stringify(output.tasks.map((t) => ({ ...t, stdout: t.stdout.slice(-200) }))));
@@ -36,9 +38,9 @@ async function assertMatchesReference(job: JobView): Promise<void> {
 const finished = (j: JobView) => j.state === 'completed' || j.state === 'failed' || j.state === 'cancelled';
 
 /** Posts the job on three tabs (A runs two ranks); resolves once it has a recovery line. */
-async function startOnThreeTabs() {
+async function startOnThreeTabs(args: string[]) {
   const [a, b, c] = await Promise.all([suite.volunteer('A', 2), suite.volunteer('B', 1), suite.volunteer('C', 1)]);
-  const { id } = await suite.grid.api.postJob({ program: 'jacobi', args: ARGS, ranks: RANKS, checkpointIntervalMs: 1000 });
+  const { id } = await suite.grid.api.postJob({ program: 'jacobi', args, ranks: RANKS, checkpointIntervalMs: 1000 });
   const lined = await suite.grid.api.waitForJob(id, (j) => (j.recoveryLine ?? 0) >= 1 || finished(j), 60_000);
   assert.equal(lined.state, 'running', 'still running at its first recovery line');
   return { id, a: a!, b: b!, c: c! };
@@ -50,7 +52,7 @@ async function startOnThreeTabs() {
  * holds the messages not yet acknowledged when it stopped, and after the
  * rollback they go again to receivers whose checkpoints already have them.
  */
-async function assertRecovered(id: string, rollbacks: number, replayed = true): Promise<void> {
+async function assertRecovered(id: string, args: string[], rollbacks: number, replayed = true): Promise<void> {
   const done = await suite.grid.api.waitForJob(id, finished, FINISH_MS);
   suite.log.note(`rollbacks ${done.rollbacks}; recovery line ${done.recoveryLine}; messages ${JSON.stringify(done.messages)}; resumes ${JSON.stringify(done.tasks.map((t) => t.resumes))}`);
   const why = async () => JSON.stringify((await suite.grid.api.output(id)).tasks.map((t) => ({ index: t.index, state: t.state, error: t.error, stderr: t.stderr })));
@@ -60,7 +62,7 @@ async function assertRecovered(id: string, rollbacks: number, replayed = true): 
     assert.ok(done.messages.resent > 0, 'unacknowledged messages were resent');
     assert.ok(done.messages.discarded > 0, 'duplicates were recognised and discarded');
   }
-  await assertMatchesReference(done);
+  await assertMatchesReference(done, args);
 }
 
 test('a 4-rank job across 3 volunteer tabs prints what the sequential reference prints', async () => {
@@ -74,15 +76,15 @@ test('a 4-rank job across 3 volunteer tabs prints what the sequential reference 
   assert.equal(done.rollbacks, 0);
   assert.ok((done.recoveryLine ?? 0) >= 1, 'coordinated checkpoints made a recovery line');
   assert.ok(done.messages.sent > 0);
-  await assertMatchesReference(done);
+  await assertMatchesReference(done, ARGS);
 });
 
 test('a volunteer tab closed after the first recovery line: every rank rolls back to it and the output is unchanged', async () => {
-  const { id, b } = await startOnThreeTabs();
+  const { id, b } = await startOnThreeTabs(ARGS);
   await suite.volunteer('D', 1);
   suite.log.note('closing B');
   await b.page.close();
-  await assertRecovered(id, 1);
+  await assertRecovered(id, ARGS, 1);
   const job = await suite.grid.api.job(id);
   const resumes = job.tasks.flatMap((t) => t.resumes);
   assert.ok(resumes.some((r) => r.from === 'local'), `survivors resumed from their own IndexedDB: ${JSON.stringify(resumes)}`);
@@ -91,7 +93,7 @@ test('a volunteer tab closed after the first recovery line: every rank rolls bac
 
 test('two volunteer tabs closed at different times: two rollbacks, the same output', async () => {
   const { grid, log } = suite;
-  const { id, b, c } = await startOnThreeTabs();
+  const { id, b, c } = await startOnThreeTabs(LONG_ARGS);
   await suite.volunteer('D', 1);
   log.note('closing B');
   await b.page.close();
@@ -101,7 +103,7 @@ test('two volunteer tabs closed at different times: two rollbacks, the same outp
   await suite.volunteer('E', 1);
   log.note('closing C');
   await c.page.close();
-  await assertRecovered(id, 2);
+  await assertRecovered(id, LONG_ARGS, 2);
 });
 
 /** Drops this page's `round:enter` reports from the `after`-th on, so a round it was asked for never fills. */
@@ -140,5 +142,5 @@ test('a rank lost while a coordinated checkpoint\'s barrier is open: the round i
   log.note('closing B inside an open round');
   await b!.page.close();
   // Whether any message was unacknowledged at the line's checkpoints is chance here; the tests above count those.
-  await assertRecovered(id, 1, false);
+  await assertRecovered(id, ARGS, 1, false);
 });
