@@ -170,7 +170,7 @@ for (const [index, name] of FIXTURES.entries()) {
 
     // Uninterrupted, the module as served prints what node:wasi prints; and this is how long it runs here.
     const whole = await runs.run('uninterrupted', { resume: false });
-    const runMs = whole.programMs!;
+    let runMs = whole.programMs!;
     assert.ok(runMs > 0, 'the page saw the program start');
 
     // Checkpoint 1 at the first poll, then the run is given up.
@@ -185,7 +185,11 @@ for (const [index, name] of FIXTURES.entries()) {
       const resumedWell = interesting ? run.resumed !== null && interesting.test(run.resumed, expected) : true;
       if (resumedWell && (run.stopped || interesting)) break;
       assert.ok(stops < MAX_RANDOM_STOPS, `${stops} runs stopped at random times, none ${interesting ? `resumed ${interesting.what}` : 'stopped before its end'}`);
-      if (!run.stopped) await runs.run('stopped at the start again', { resume: false, atStart: true, stop: true });
+      if (!run.stopped) {
+        // It ended before the time asked: on a loaded machine the uninterrupted run can be the slow one, so later times come from this faster run.
+        if (run.programMs !== null) runMs = Math.min(runMs, run.programMs);
+        await runs.run('stopped at the start again', { resume: false, atStart: true, stop: true });
+      }
     }
 
     if (RELOADED.has(name)) {
