@@ -16,11 +16,14 @@ import type { DashboardToServer, ServerToDashboard } from '../shared/dashboard-p
 import { MAX_SOCKET_MESSAGE_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from '../shared/limits.ts';
 import type { ServerToVolunteer, VolunteerToServer } from '../shared/volunteer-protocol.ts';
 import { createApp } from './http/app.ts';
+import { ConnectionLimit } from './http/connection-limit.ts';
 import { JobService } from './jobs/job-service.ts';
+import { limitFromEnv } from './limits-from-env.ts';
 import { registerBuiltins } from './programs/builtins.ts';
 import { ProgramService } from './programs/program-service.ts';
 import { ChangeFeed } from './realtime/change-feed.ts';
 import { bindDashboardNamespace } from './realtime/dashboard-namespace.ts';
+import { depthLimitedParser } from './realtime/depth-limited-parser.ts';
 import { bindVolunteerNamespace } from './realtime/volunteer-namespace.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { CheckpointGc, checkpointGraceFromEnv } from './checkpoints/checkpoint-gc.ts';
@@ -52,6 +55,21 @@ export interface CoordinatorOptions {
   checkpointGraceMs?: number;
   /** Time between storage sweeps (there is one at start-up too). @default 1 minute */
   sweepIntervalMs?: number;
+  /**
+   * Live socket.io connections one remote address may hold; the next handshake
+   * is refused. Infinity for no limit (a load test's thousands from 127.0.0.1).
+   * @default GRID_MAX_CONNECTIONS_PER_IP if set, else MAX_CONNECTIONS_PER_IP (256)
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Average inbound events a second per socket (a token bucket of twice that);
+   * over it events get `RateLimited`, and a connection that keeps flooding is
+   * disconnected. Infinity for no limit.
+   * @default GRID_MAX_EVENTS_PER_SECOND if set, else MAX_EVENTS_PER_SECOND (10,000)
+   */
+  maxEventsPerSecond?: number;
+  /** Most bytes one uploaded checkpoint may add, and one lease may upload ahead of its manifest. @default MAX_CHECKPOINT_BYTES (1 GiB + 1 segment) */
+  maxCheckpointBytes?: number;
 }
 
 export interface Coordinator {
@@ -92,31 +110,39 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const builtins = registerBuiltins(programs, rootDir);
 
   // socket.io first, attached to the HTTP server once the app that serves it exists.
+  const connections = new ConnectionLimit(options.maxConnectionsPerIp ?? limitFromEnv('GRID_MAX_CONNECTIONS_PER_IP'));
   const io = new Server({
+    // No connectionStateRecovery, on purpose: a recovered socket skips the namespace
+    // middleware (socket.io's docs), which is where /dashboard checks the token.
+    // Volunteers say hello again on every connect instead.
     serveClient: false,
+    allowRequest: connections.allowRequest,
+    parser: depthLimitedParser,
     pingInterval: PING_INTERVAL_MS,
     pingTimeout: PING_TIMEOUT_MS,
     maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
   });
   const dashboards: Namespace<DashboardToServer, ServerToDashboard> = io.of('/dashboard');
   const volunteers: Namespace<VolunteerToServer, ServerToVolunteer> = io.of('/volunteer');
-  const feed = new ChangeFeed(bindDashboardNamespace(dashboards, token));
+  const eventsPerSecond = options.maxEventsPerSecond ?? limitFromEnv('GRID_MAX_EVENTS_PER_SECOND');
+  const feed = new ChangeFeed(bindDashboardNamespace(dashboards, token, eventsPerSecond));
   const scheduler = new Scheduler(store, feed);
   const compaction = new CoordinatorCompaction(store, blobs);
   // A coupled rank's chain is not compacted: a rollback may need a checkpoint older than its newest.
   const checkpoints = new CheckpointService(store, blobs, scheduler, feed, (taskId) => {
     if (!scheduler.checkpointStored(taskId)) compaction.offer(taskId);
-  });
+  }, options.maxCheckpointBytes);
   const gc = new CheckpointGc(store, blobs, {
     blobGraceMs: options.blobGraceMs,
     checkpointGraceMs: options.checkpointGraceMs ?? checkpointGraceFromEnv(),
     intervalMs: options.sweepIntervalMs,
   });
-  bindVolunteerNamespace(volunteers, scheduler, checkpoints, (then) => store.commit.afterCommit(then));
+  bindVolunteerNamespace(volunteers, scheduler, checkpoints, (then) => store.commit.afterCommit(then), eventsPerSecond);
   const jobs = new JobService(store, programs, scheduler);
   const app = createApp({ token, publicDir: join(rootDir, 'public'), store, programs, jobs, scheduler });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
   io.attach(httpServer);
+  connections.attach(io.engine);
 
   await new Promise<void>((done, fail) => {
     httpServer.once('error', fail);
@@ -138,6 +164,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       scheduler.close();
       feed.close();
       await new Promise<void>((done) => io.close(() => done()));
+      connections.close();
       httpServer.closeAllConnections?.();
       await Promise.all([compaction.close(), gc.close()]);
       await programs.close();

@@ -16,6 +16,7 @@ const coordinator = await startCoordinator({
   host: process.env.HOST ?? '127.0.0.1',
   dataDir: process.env.GRID_DATA ?? 'data',
   ...(process.env.GRID_TOKEN ? { token: process.env.GRID_TOKEN } : {}),
+  // GRID_MAX_CONNECTIONS_PER_IP and GRID_MAX_EVENTS_PER_SECOND are read by startCoordinator (limits-from-env.ts).
 });
 
 console.log(`

@@ -13,6 +13,10 @@ export const ERROR_STATUS = {
   StaleLease: 409,
   PayloadTooLarge: 413,
   InternalError: 500,
+  /** Too many events or connections: slow down (issue 7). */
+  RateLimited: 429,
+  /** A per-task storage quota (checkpoint bytes) is used up (issue 7). */
+  QuotaExceeded: 413,
 } as const;
 
 export type ErrorName = keyof typeof ERROR_STATUS;

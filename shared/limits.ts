@@ -38,3 +38,37 @@ export const MAX_MEMORY_PAGES = 16_384;
 export const MAX_RELAY_BYTES = (1 << 20) + 65_536;
 /** How long a coordinated checkpoint's barrier waits for every rank before the round is aborted. */
 export const ROUND_TIMEOUT_MS = 20_000;
+
+// ---- Access and limits (issue 7): what one client may cost the coordinator ----
+
+/** Live socket.io connections from one remote address; the next handshake is refused (a NAT'd lab shares one address). */
+export const MAX_CONNECTIONS_PER_IP = 256;
+/**
+ * Inbound events per second one connection may send on average (a token bucket). Generous: a tab running
+ * several coupled ranks sends a `rank:send` per destination per turn, and the messaging bench's unbatched
+ * mode sends ~4,000 a second per rank; a flood is many times that.
+ */
+export const MAX_EVENTS_PER_SECOND = 10_000;
+/** Events a connection may send at once above its rate (the bucket's size), as a multiple of the rate. */
+export const EVENT_BURST_SECONDS = 2;
+/** A connection that stays over its rate this long (every event refused meanwhile) is disconnected. */
+export const FLOOD_DISCONNECT_MS = 3_000;
+/**
+ * Largest checkpoint one manifest may add to storage: a full 1 GiB memory (MAX_MEMORY_PAGES) plus one segment of slack.
+ * Also the most bytes of new segments one lease may upload that no stored manifest names yet (they come before their manifest).
+ */
+export const MAX_CHECKPOINT_BYTES = MAX_MEMORY_PAGES * 65_536 + MAX_SEGMENT_BYTES;
+/** Outgoing bytes queued for one volunteer's socket above which relayed `rank:deliver` batches are dropped (the sender resends). */
+export const MAX_PENDING_DELIVERY_BYTES = 16 * 1024 * 1024;
+
+// ---- Result validation (issue 7): redundancy ----
+
+/** Most replicas one task index of a job with redundancy k may run before it fails for want of a majority: 2k + 1. */
+export const maxReplicas = (redundancy: number): number => 2 * redundancy + 1;
+
+// ---- Sandbox (issue 7): job code in a volunteer's browser ----
+
+/** A compute worker that shows no sign of life this long (a JS step that does not return; wasm that neither returns, calls the runtime nor answers a safepoint probe) is stopped and its task fails as Unresponsive. */
+export const STEP_WATCHDOG_MS = 10_000;
+/** Deepest nesting of arrays and objects in a JSON body or socket message: parsing a 2 MiB one a million levels deep blocks the coordinator for a second. */
+export const MAX_JSON_DEPTH = 64;

@@ -7,9 +7,15 @@
  * acknowledged checkpoint is durable. Every call needs the task's current
  * lease. A volunteer resuming a task fetches the segments of its chain.
  * Issue 4 uses this for migration; issue 5 uploads every checkpoint.
+ *
+ * Quotas (issue 7): one manifest adds at most MAX_CHECKPOINT_BYTES, and one
+ * lease may hold at most as many bytes of new segments that
+ * no stored manifest names yet, so a volunteer cannot make the coordinator
+ * store unbounded bytes for a task (unreferenced blobs go at the next sweep).
  */
 import { checkpointManifestSchema, manifestDigestInput } from '../../shared/checkpoint-format.ts';
 import { GridError } from '../../shared/errors.ts';
+import { MAX_CHECKPOINT_BYTES, MAX_MEMORY_PAGES } from '../../shared/limits.ts';
 import { outputOffsetsOf } from '../../shared/task-state.ts';
 import { parseOrThrow } from '../../shared/validate.ts';
 import type { ChangeListener, Scheduler } from '../scheduler/scheduler.ts';
@@ -18,7 +24,12 @@ import { sha256Hex } from '../store/blob-store.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { Store } from '../store/store.ts';
 
+type Held = ReturnType<Scheduler['holder']>;
+
 export class CheckpointService {
+  /** By lease: new segments uploaded under it that no stored manifest names yet (hash → bytes). Dropped with the lease. */
+  readonly #unreferenced = new WeakMap<Held, Map<string, number>>();
+
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
@@ -26,6 +37,8 @@ export class CheckpointService {
     private readonly changes: ChangeListener,
     /** Hears of every manifest stored (compaction looks at the chain then). */
     private readonly onStored: (taskId: string, seq: number) => void = () => {},
+    /** Most bytes one checkpoint may add, and one lease may upload ahead of its manifest. @default MAX_CHECKPOINT_BYTES */
+    private readonly maxCheckpointBytes = MAX_CHECKPOINT_BYTES,
   ) {}
 
   /** Of these segments, the ones the coordinator does not hold yet. */
@@ -35,15 +48,31 @@ export class CheckpointService {
   }
 
   storeSegment(link: VolunteerLink, taskId: string, lease: string, hash: string, data: Uint8Array): void {
-    this.scheduler.holder(link, taskId, lease);
+    const held = this.scheduler.holder(link, taskId, lease);
+    if (this.blobs.has(hash)) return; // content-addressed: the same bytes are here already
+    const pending = this.#unreferenced.get(held) ?? new Map<string, number>();
+    let pendingBytes = data.byteLength;
+    for (const bytes of pending.values()) pendingBytes += bytes;
+    if (pendingBytes > this.maxCheckpointBytes) {
+      throw new GridError('QuotaExceeded', `task ${taskId}: over ${this.maxCheckpointBytes} bytes of segments that no checkpoint names: upload its manifest first`);
+    }
     const actual = sha256Hex(data);
     if (actual !== hash) throw new GridError('ValidationError', `segment ${hash}: its bytes hash to ${actual}`);
     this.blobs.put(data);
+    pending.set(hash, data.byteLength);
+    this.#unreferenced.set(held, pending);
   }
 
   storeManifest(link: VolunteerLink, taskId: string, lease: string, raw: unknown): void {
-    const { jobId } = this.scheduler.holder(link, taskId, lease);
+    const held = this.scheduler.holder(link, taskId, lease);
+    const { jobId } = held;
     const manifest = parseOrThrow(checkpointManifestSchema, raw, 'manifest');
+    if (manifest.memoryPages > MAX_MEMORY_PAGES * (65_536 / manifest.pageSize)) {
+      throw new GridError('ValidationError', `manifest.memoryPages: expected at most ${MAX_MEMORY_PAGES} wasm pages of memory`);
+    }
+    if (manifest.storedBytes > this.maxCheckpointBytes) {
+      throw new GridError('QuotaExceeded', `checkpoint ${manifest.seq}: ${manifest.storedBytes} bytes, over the ${this.maxCheckpointBytes} one checkpoint may add`);
+    }
     if (manifest.taskId !== taskId) throw new GridError('ValidationError', `manifest.taskId: expected ${taskId}, got ${manifest.taskId}`);
     if (!outputOffsetsOf(manifest.state)) throw new GridError('ValidationError', 'manifest.state.output: expected the stdout and stderr offsets');
     if (manifest.parent !== null && !this.store.checkpoints.get(taskId, manifest.parent)) {
@@ -53,6 +82,8 @@ export class CheckpointService {
     if (absent) throw new GridError('Conflict', `checkpoint ${manifest.seq} names segment ${absent.hash}, which was not uploaded`);
     const digest = sha256Hex(new TextEncoder().encode(manifestDigestInput(manifest)));
     this.store.checkpoints.put(manifest, { at: new Date().toISOString(), digest, lease });
+    const pending = this.#unreferenced.get(held);
+    for (const segment of manifest.segments) pending?.delete(segment.hash);
     this.changes.job(jobId);
     this.onStored(taskId, manifest.seq);
   }

@@ -3,7 +3,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { GridError } from '../../shared/errors.ts';
+import { MAX_JSON_DEPTH } from '../../shared/limits.ts';
 import { parseOrThrow } from '../../shared/validate.ts';
+import { nestsDeeperThan } from './json-depth.ts';
 
 export function limitBody(maxBytes: number): MiddlewareHandler {
   return bodyLimit({
@@ -16,6 +18,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
 
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const text = await c.req.text();
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new GridError('ValidationError', `body: nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -22,6 +22,7 @@ export function volunteerRoutes(app: Hono, store: Store, scheduler: Scheduler): 
         slots: session?.slots ?? 0,
         paused: session?.paused ?? false,
         lastSeen: v.lastSeen,
+        outvoted: v.outvoted,
       };
     });
     return c.json(views);

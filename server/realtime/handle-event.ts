@@ -11,6 +11,7 @@ import type { SerializedError } from '../../shared/errors.ts';
 import { parseOrThrow } from '../../shared/validate.ts';
 import type { Reply } from '../../shared/volunteer-protocol.ts';
 import { logger } from '../logger.ts';
+import { refuseMisplacedBinary } from './misplaced-binary.ts';
 
 const log = logger('realtime');
 
@@ -30,12 +31,20 @@ export function handleEvent<S extends z.ZodType>(
   schema: S,
   afterCommit: AfterCommit,
   handler: (payload: z.infer<S>) => unknown,
+  /**
+   * Answer only once the handler's writes are durable. False for an event that writes nothing (a
+   * heartbeat): its answer then does not wait for the fsync of other events' writes. @default true
+   */
+  answerAfterCommit = true,
 ): void {
   socket.on(event, (...args: unknown[]) => {
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AnyAck) : undefined;
     try {
+      refuseMisplacedBinary(args[0], event);
       const value = handler(parseOrThrow(schema, args[0], event));
-      if (ack) afterCommit(() => ack({ ok: true, value: value ?? null }));
+      const answer = () => ack?.({ ok: true, value: value ?? null });
+      if (answerAfterCommit) afterCommit(answer);
+      else answer();
     } catch (error) {
       const serialized = publicError(error, event);
       if (ack) ack({ ok: false, error: serialized });
