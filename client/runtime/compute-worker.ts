@@ -4,9 +4,16 @@
  *
  *   const worker = new Worker('/build/compute-worker.js', { type: 'module' });
  *   const outcome = await Comlink.wrap<ComputeWorkerApi>(worker).run(spec, Comlink.proxy(callbacks));
+ *
+ * Job code runs here, so before anything else the global scope loses its
+ * network and storage APIs (global-lockdown.ts); the script is served with
+ * COMPUTE_WORKER_CSP, which blocks whatever is left (dynamic `import()`).
  */
 import * as Comlink from 'comlink';
+import { lockDownGlobalScope } from './global-lockdown.ts';
 import { createComputeWorkerApi } from './task-runner.ts';
+
+lockDownGlobalScope(self);
 
 Comlink.expose(
   createComputeWorkerApi({

@@ -12,6 +12,7 @@ import type { TaskOutcome, TaskSpec } from './task-protocol.ts';
 import { createYielder } from './event-loop-yield.ts';
 import { clampProgress, messagingNotSupported } from './grid-imports.ts';
 import type { JsContext, JsProgram } from './js-program.ts';
+import { liveness } from './liveness.ts';
 import type { RunHooks } from './run-hooks.ts';
 import { TaskError } from './task-error.ts';
 import { createProcessMemory } from './wasm-runner.ts';
@@ -93,6 +94,7 @@ async function stepUntilDone(program: JsProgram, ctx: JsContext, hooks: RunHooks
       if (typeof done !== 'boolean') {
         throw new TaskError('InvalidProgram', `step(ctx) must return a boolean (true when finished), not ${typeof done}`);
       }
+      liveness.beat(); // the step returned: the watchdog's sign of life
       if (done) return;
       steps += 1;
       safepoint();
@@ -112,6 +114,7 @@ export async function runJs(program: JsProgram, spec: TaskSpec, hooks: RunHooks,
   try {
     const firstStep = options.resumed === undefined ? 0 : stepsAt(options.resumed);
     if (options.resumed === undefined) await program.init(ctx);
+    liveness.beat();
     await stepUntilDone(program, ctx, hooks, firstStep, options.yieldIntervalMs ?? 50);
     const result = toJson(await program.result?.(ctx));
     return result === undefined ? { exitCode: 0 } : { exitCode: 0, result };

@@ -33,6 +33,7 @@ import { MessageTag, decodeFrames, encodeFrames } from '../messaging/frames.ts';
 import type { Frame } from '../messaging/frames.ts';
 import { SharedRing } from '../messaging/shared-ring.ts';
 import { TaskError } from './task-error.ts';
+import { liveness } from './liveness.ts';
 
 /** What the page hands a rank's compute worker. */
 export interface RankChannels {
@@ -180,6 +181,7 @@ export class RankPort {
 
   /** Moves frames: the inbound ring into the endpoint, and what the endpoint has to send out. */
   pump(): void {
+    liveness.beat(); // a rank waiting for a message loops through here: alive, not hung
     for (let batch = this.#inbound.pop(); batch; batch = this.#inbound.pop()) {
       for (const frame of decodeFrames(batch)) this.#endpoint.receive(frame);
     }
@@ -203,6 +205,7 @@ export class RankPort {
     for (;;) {
       const released = Atomics.load(this.#gate, GATE_RELEASED);
       if (released >= suspension) return;
+      liveness.beat();
       Atomics.wait(this.#gate, GATE_RELEASED, released, 1_000);
     }
   }
@@ -272,7 +275,10 @@ export class RankPort {
 function ringWriter(ring: SharedRing): (to: number, batch: Uint8Array) => void {
   return (to, batch) => {
     const record = outboundRecord(to, batch);
-    while (!ring.push(record)) ring.waitForRoom(record.byteLength, 1_000);
+    while (!ring.push(record)) {
+      liveness.beat();
+      ring.waitForRoom(record.byteLength, 1_000);
+    }
   };
 }
 

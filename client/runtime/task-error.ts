@@ -20,6 +20,8 @@ export const TASK_ERROR_NAMES = [
   'InvalidRank',
   /** A message bigger than the message layer carries, or a `recv` buffer too small is not this: it returns a negative length. */
   'MessageTooLarge',
+  /** The compute worker showed no sign of life for STEP_WATCHDOG_MS (an endless step or call); the page stopped it (task-watchdog.ts). */
+  'Unresponsive',
 ] as const;
 
 export type TaskErrorName = (typeof TASK_ERROR_NAMES)[number];

@@ -35,8 +35,16 @@ export interface CheckpointLink {
 
 /** What a compute worker needs of an assignment, plus where its program comes from. */
 export interface TaskSpec extends Pick<TaskAssignment, 'taskId' | 'args' | 'env' | 'rank' | 'ranks' | 'seed' | 'pageSize' | 'memory'> {
-  /** Same-origin URL of the program's bytes (instrumented wasm, or the JS module). */
+  /** Same-origin URL of the program's bytes (instrumented wasm, or the JS module); names it in errors. */
   programUrl: string;
+  /**
+   * The program's bytes, fetched by the page: the volunteer's compute worker
+   * cannot fetch (its CSP has `connect-src 'none'`, global-lockdown.ts).
+   * Absent: the worker fetches `programUrl` itself (Node tests, harness workers without that CSP).
+   */
+  program?: ArrayBuffer;
+  /** Where the worker shows it is alive, for the page's watchdog (liveness.ts). Absent: not watched. */
+  liveness?: SharedArrayBuffer;
   format: ProgramFormat;
   /** argv[0] of a WASI program. */
   programName: string;

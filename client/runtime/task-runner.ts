@@ -8,6 +8,7 @@ import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import type { ComputeWorkerApi, TaskCallbacks, TaskOutcome, TaskSpec } from './task-protocol.ts';
 import { runJs } from './js-runner.ts';
+import { liveness, WatchMode } from './liveness.ts';
 import { OutputBatcher } from './output-batcher.ts';
 import { fetchLoader } from './program-loader.ts';
 import type { ProgramLoader } from './program-loader.ts';
@@ -30,8 +31,10 @@ export interface TaskRunnerOptions {
 }
 
 async function runProgram(spec: TaskSpec, hooks: RunHooks, loader: ProgramLoader, resumed: JsonValue | undefined): Promise<TaskOutcome> {
-  if (spec.format === 'wasm') return runWasm(await loader.wasm(spec.programUrl), spec, hooks, resumed);
-  return runJs(await loader.js(spec.programUrl), spec, hooks, { ...(resumed === undefined ? {} : { resumed }) });
+  if (spec.format === 'wasm') return runWasm(await loader.wasm(spec.programUrl, spec.program), spec, hooks, resumed);
+  // Watched from here: a module's top-level code runs as it loads, and may loop as well as a step.
+  liveness.watch(WatchMode.STEPS);
+  return runJs(await loader.js(spec.programUrl, spec.program), spec, hooks, { ...(resumed === undefined ? {} : { resumed }) });
 }
 
 export function createComputeWorkerApi(options: TaskRunnerOptions = {}): ComputeWorkerApi {
@@ -39,6 +42,7 @@ export function createComputeWorkerApi(options: TaskRunnerOptions = {}): Compute
   const transfer = options.transfer ?? ((value) => value);
   return {
     async run(spec: TaskSpec, callbacks: TaskCallbacks): Promise<TaskOutcome> {
+      liveness.attach(spec.liveness);
       // Callbacks to the page return promises (comlink); wait for them all before
       // answering, since the answer travels on another port and could overtake them.
       const pending = new Set<Promise<unknown>>();

@@ -21,6 +21,7 @@ import type { TaskOutcome, TaskSpec } from './task-protocol.ts';
 import { createGridImports } from './grid-imports.ts';
 import { GuestMemory } from './guest-memory.ts';
 import { checkImports } from './import-check.ts';
+import { liveness, WatchMode } from './liveness.ts';
 import type { RunHooks, SuspendHooks } from './run-hooks.ts';
 import { TaskError } from './task-error.ts';
 import { asTaskFailure } from './task-failure.ts';
@@ -106,6 +107,8 @@ export async function runWasm(module: WebAssembly.Module, spec: TaskSpec, hooks:
   try {
     const program =
       resumed === undefined ? await CheckpointableProgram.start(options, seedPrng(spec.seed)) : await CheckpointableProgram.resume(options, asWasmState(resumed));
+    // The page can probe it through the tracker it holds; a tracker of its own nobody else sees.
+    liveness.watch(hooks.suspendable ? WatchMode.PROBED : WatchMode.UNWATCHED);
     return program.run();
   } catch (error) {
     if (error instanceof WebAssembly.LinkError) throw new TaskError('InvalidProgram', error.message);
@@ -134,6 +137,7 @@ async function runAsIs(module: WebAssembly.Module, spec: TaskSpec, hooks: RunHoo
   try {
     checkImports(module, imports);
     const instance = await WebAssembly.instantiate(module, imports);
+    liveness.watch(WatchMode.UNWATCHED); // no polls: nothing to probe
     if (!memory) {
       const exported = instance.exports.memory;
       if (!(exported instanceof WebAssembly.Memory)) throw new TaskError('InvalidProgram', 'the program neither imports nor exports a memory');

@@ -25,15 +25,18 @@ import * as Comlink from 'comlink';
 import type { OutputStream } from '../../shared/states.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import type { MessageCounts } from '../runtime/rank-port.ts';
+import { createLivenessBuffer } from '../runtime/liveness.ts';
 import type { ComputeWorkerApi, TaskOutcome, TaskSpec } from '../runtime/task-protocol.ts';
 import type { CheckpointTransport } from './checkpoint-transport.ts';
 import { CheckpointUploader } from './checkpoint-uploader.ts';
 import { RankLink } from './rank-link.ts';
 import type { RankTransport } from './rank-transport.ts';
 import type { UploadRecord } from './checkpoint-uploader.ts';
+import { fetchProgramBytes } from './program-bytes.ts';
 import { resumeSource } from './task-resume.ts';
 import { startCheckpointing } from './task-checkpointing.ts';
 import type { CommittedCheckpoint, TaskCheckpointing } from './task-checkpointing.ts';
+import { TaskWatchdog } from './task-watchdog.ts';
 import type { LocalHolding } from './view.ts';
 
 const COMPUTE_WORKER_URL = '/build/compute-worker.js';
@@ -75,6 +78,8 @@ interface Entry extends RunningTask {
   halted?: boolean;
   /** A rank of a coupled job. */
   rank?: RankLink;
+  /** Stops the worker if it stops showing signs of life (task-watchdog.ts). */
+  watchdog?: TaskWatchdog;
 }
 
 function taskSpec(a: TaskAssignment): TaskSpec {
@@ -151,6 +156,7 @@ export class TaskHost {
         resume: resume !== undefined,
         ...(resume && { resumeAt: resume.seq }),
         ...(source?.seed && { seed: source.seed }),
+        ...(source?.fallback && { fallbackSeed: source.fallback }),
         keepSegments: true,
         onReport: ({ segments, ...report }) => {
           if (!live()) return;
@@ -188,6 +194,19 @@ export class TaskHost {
       if (resume) return void (live() && this.#end(entry, { name: 'InvalidCheckpoint', message: `cannot resume from checkpoint ${resume.seq}: ${String(error)}` }));
       console.warn(`[task ${assignment.taskId}] runs without checkpoints:`, error);
     }
+    try {
+      // The compute worker has no network (global-lockdown.ts): the page fetches the program for it.
+      spec.program = await fetchProgramBytes(spec.programUrl);
+    } catch (error) {
+      return void (live() && this.#end(entry, { name: (error as Error).name, message: (error as Error).message }));
+    }
+    if (!live()) return;
+    spec.liveness = createLivenessBuffer();
+    entry.watchdog = new TaskWatchdog(spec.liveness, {
+      ...(spec.checkpoint && { tracker: spec.checkpoint.buffers.tracker }),
+      onUnresponsive: (failure) => live() && this.#end(entry, failure),
+    });
+    entry.watchdog.start();
     const api = Comlink.wrap<ComputeWorkerApi>(worker);
     const callbacks = Comlink.proxy({
       output: (stream: OutputStream, data: Uint8Array) => {
@@ -211,7 +230,7 @@ export class TaskHost {
     worker.addEventListener('error', (event) => {
       if (live()) this.#end(entry, { name: 'WorkerError', message: event.message || 'the compute worker failed to load' });
     });
-    await api.run(spec, callbacks).then(
+    await api.run(Comlink.transfer(spec, [spec.program]), callbacks).then(
       (outcome) => live() && this.#end(entry, outcome),
       (error: unknown) => {
         const e = error instanceof Error ? error : new Error(String(error));
@@ -228,6 +247,7 @@ export class TaskHost {
     for (const lease of leases) {
       const entry = this.#running.get(lease);
       if (!entry) continue;
+      entry.watchdog?.stop();
       entry.worker.terminate();
       entry.rank?.close();
       if (entry.checkpointing) this.#closeCheckpointing(entry.assignment.taskId, entry.checkpointing, !keepCheckpoints);
@@ -327,6 +347,7 @@ export class TaskHost {
   }
 
   #end(entry: Entry, result: TaskOutcome | { name: string; message: string }): void {
+    entry.watchdog?.stop();
     entry.worker.terminate();
     entry.rank?.close();
     if (entry.checkpointing) this.#closeCheckpointing(entry.assignment.taskId, entry.checkpointing, true);

@@ -65,6 +65,8 @@ async function run(task: ResumeTask, resume: boolean, stopAfter?: number, killAf
   const spec: TaskSpec = {
     taskId: task.taskId,
     programUrl: task.programUrl,
+    // The compute worker has no network (client/runtime/global-lockdown.ts, its CSP): the page fetches the program.
+    program: await (await fetch(task.programUrl)).arrayBuffer(),
     format: 'js',
     programName: 'program',
     args: task.args,

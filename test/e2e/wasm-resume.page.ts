@@ -179,6 +179,8 @@ async function run(task: WasmTask, plan: RunPlan): Promise<RunReport> {
   const spec: TaskSpec = {
     taskId: task.taskId,
     programUrl: task.programUrl,
+    // The compute worker has no network (client/runtime/global-lockdown.ts, its CSP): the page fetches the program.
+    program: await (await fetch(task.programUrl)).arrayBuffer(),
     format: 'wasm',
     programName: task.programName,
     args: task.args,

@@ -23,6 +23,7 @@ import { TrackerWord } from '../../../shared/tracker-layout.ts';
 import { trackerGeometry } from '../../checkpoint/tracker-words.ts';
 import { GuestMemory } from '../guest-memory.ts';
 import { checkImports } from '../import-check.ts';
+import { liveness, realRequests } from '../liveness.ts';
 import { TaskError } from '../task-error.ts';
 import { ProcExit } from '../wasi/proc-exit.ts';
 import type { PrngState } from '../wasi/prng.ts';
@@ -193,6 +194,7 @@ export class CheckpointableProgram {
 
   /** `ckpt.safepoint`: the end of a rewind, or the start of an unwind. */
   private safepoint(): void {
+    liveness.beat();
     if (this.rewind) this.endRewind();
     else this.unwindIfRequested();
   }
@@ -209,7 +211,13 @@ export class CheckpointableProgram {
     const served = this.served;
     if (!served) return false; // a module without polls cannot suspend
     const requested = this.requested();
-    if (requested === served.value || !this.canSuspend()) return false;
+    if (requested === served.value) return false;
+    // Only the page's watchdog probing (liveness.ts): answered by reaching here; no checkpoint.
+    if (realRequests(requested - (served.value as number)) === 0) {
+      served.value = requested;
+      return false;
+    }
+    if (!this.canSuspend()) return false;
     served.value = requested;
     const reservedGlobal = this.global(CkptExport.RESERVED_PAGES);
     const { address, reserved } = reserveRegion(this.options.memory, reservedGlobal.value as number, this.unwindPages());

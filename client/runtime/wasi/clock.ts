@@ -2,7 +2,11 @@
  * Clocks for clock_time_get and poll_oneoff. They work but are not replayed: a
  * program that reads them is not deterministic across a restore (API.md).
  */
+import { liveness } from '../liveness.ts';
 import { CLOCK } from './constants.ts';
+
+/** Longest single wait of a sleep, so the watchdog sees beats while a program sleeps. */
+const SLEEP_SLICE_MS = 1_000;
 
 /** The resolution we claim; browsers coarsen performance.now() to a few microseconds. */
 export const CLOCK_RESOLUTION_NS = 1_000n;
@@ -24,7 +28,13 @@ export function clockNow(id: number): bigint {
 export function sleepSync(ms: number): void {
   if (!(ms > 0)) return;
   try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    // In slices, beating between them: a program asleep is alive (liveness.ts).
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const until = performance.now() + ms;
+    for (let left = ms; left > 0; left = until - performance.now()) {
+      liveness.beat();
+      Atomics.wait(cell, 0, 0, Math.min(left, SLEEP_SLICE_MS));
+    }
   } catch {
     const until = performance.now() + ms;
     while (performance.now() < until) {
