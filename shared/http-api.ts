@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_RANKS, MAX_TASKS_PER_JOB } from './limits.ts';
-import type { JobState, ProgramFormat, TaskState } from './states.ts';
+import type { JobState, ProgramFormat, ReplicaVerdict, TaskState } from './states.ts';
 
 const arg = z.string().max(4096);
 const args = z.array(arg).max(256);
@@ -33,6 +33,11 @@ export const postJobSchema = z
   .refine((job) => !(job.tasks && (job.ranks ?? 1) > 1), {
     message: 'a job has either independent tasks or ranks, not both',
     path: ['ranks'],
+  })
+  // Replicas of coupled ranks would have to run whole gangs per replica and vote per rank: not supported.
+  .refine((job) => !((job.redundancy ?? 1) > 1 && (job.ranks ?? 1) > 1), {
+    message: 'a coupled job (ranks > 1) runs without redundancy: redundancy must be 1',
+    path: ['redundancy'],
   });
 export type PostJobBody = z.infer<typeof postJobSchema>;
 
@@ -90,6 +95,12 @@ export interface TaskView {
   resumes: ResumeRecord[];
   exitCode?: number;
   args: string[];
+  /** Which replica of task `index` this is (0 … ; always 0 for a job with redundancy 1). */
+  replica: number;
+  /** Jobs with redundancy: what the vote among the index's replicas made of this one. */
+  verdict?: ReplicaVerdict;
+  /** Why it failed, as its volunteer said. */
+  error?: string;
 }
 
 export interface JobView extends JobSummary {
@@ -120,6 +131,8 @@ export interface TaskOutput {
   stderr: string;
   result?: unknown;
   error?: string;
+  /** Jobs with redundancy: replicas of this index that finished and voted (the output is the majority's). */
+  replicas?: number;
 }
 
 export interface JobOutput {
@@ -135,4 +148,6 @@ export interface VolunteerView {
   slots: number;
   paused: boolean;
   lastSeen: string;
+  /** Its replicas' outputs a majority of other volunteers contradicted (jobs with redundancy); absent: none. */
+  outvoted?: number;
 }

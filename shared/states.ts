@@ -16,5 +16,14 @@ export function isFinished(state: TaskState | JobState): boolean {
 export const PROGRAM_FORMATS = ['wasm', 'js'] as const;
 export type ProgramFormat = (typeof PROGRAM_FORMATS)[number];
 
+/**
+ * What the vote among a task index's replicas (a job's `redundancy`) made of
+ * one replica: its output is the index's output (accepted), matched it
+ * (agreed), differed from the majority (outvoted), or no majority came of
+ * the most replicas allowed (undecided: the index failed).
+ */
+export const REPLICA_VERDICTS = ['accepted', 'agreed', 'outvoted', 'undecided'] as const;
+export type ReplicaVerdict = (typeof REPLICA_VERDICTS)[number];
+
 export const OUTPUT_STREAMS = ['stdout', 'stderr'] as const;
 export type OutputStream = (typeof OUTPUT_STREAMS)[number];

@@ -8,6 +8,7 @@ import type { PostJobBody } from '../../shared/http-api.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_PAGE_SIZE } from '../../shared/limits.ts';
 import type { ProgramService } from '../programs/program-service.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import { taskId } from '../store/records.ts';
 import type { JobRecord, NewTask } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 
@@ -30,12 +31,11 @@ export class JobService {
     const id = `j${randomBytes(5).toString('hex')}`;
     const ranks = body.ranks ?? 1;
     const taskArgs = body.tasks ? body.tasks.map((t) => t.args) : Array.from({ length: ranks }, () => body.args ?? []);
-    const tasks: NewTask[] = taskArgs.map((args, index) => ({
-      id: `${id}.${index}`,
-      index,
-      args,
-      seed: taskSeed(id, index),
-    }));
+    // With redundancy k, each index starts as k replicas (same args and seed); replicas.ts may add more.
+    const redundancy = body.redundancy ?? 1;
+    const tasks: NewTask[] = taskArgs.flatMap((args, index) =>
+      Array.from({ length: redundancy }, (_, replica) => ({ id: taskId(id, index, replica), index, replica, args, seed: taskSeed(id, index) })),
+    );
     this.store.jobs.insert(
       {
         id,
@@ -48,9 +48,9 @@ export class JobService {
         priority: body.priority ?? 0,
         checkpointIntervalMs: body.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
         pageSize: body.pageSize ?? DEFAULT_PAGE_SIZE,
-        redundancy: body.redundancy ?? 1,
+        redundancy,
         state: 'queued',
-        tasksTotal: tasks.length,
+        tasksTotal: taskArgs.length,
         createdAt: new Date().toISOString(),
       },
       tasks,
@@ -103,7 +103,9 @@ export class JobService {
   migrate(id: string, index: string): void {
     const job = this.get(id);
     const n = Number(index);
-    const task = /^\d+$/.test(index) ? this.store.tasks.forJob(job.id).find((t) => t.index === n) : undefined;
+    // Of a replicated job's index, the replica running (if any).
+    const replicas = /^\d+$/.test(index) ? this.store.tasks.forJob(job.id).filter((t) => t.index === n) : [];
+    const task = replicas.find((t) => t.state === 'running') ?? replicas[0];
     if (!task) throw new GridError('NotFound', `job ${job.id} has no task ${index}`);
     if (task.state !== 'running') throw new GridError('Conflict', `task ${index} of job ${job.id} is ${task.state}, not running`);
     this.scheduler.migrate(task.id);

@@ -1,5 +1,7 @@
 /** Jobs, tasks and outputs in the shapes API.md promises. */
-import type { JobOutput, JobSummary, JobView, LocalCheckpoint, ResumeRecord, TaskView } from '../../shared/http-api.ts';
+import type { JobOutput, JobSummary, JobView, LocalCheckpoint, ResumeRecord, TaskOutput, TaskView } from '../../shared/http-api.ts';
+import { noMajorityError } from '../scheduler/replica-vote.ts';
+import { isReplicated } from '../scheduler/replicas.ts';
 import type { JobRecord, ProgramRecord, TaskRecord } from '../store/records.ts';
 import type { CheckpointSummary, Store } from '../store/store.ts';
 
@@ -42,7 +44,10 @@ export function taskView(task: TaskRecord, history: TaskHistory = {}): TaskView 
     resumes: history.resumes ?? [],
     localCheckpoints: (history.localCheckpoints ?? []).slice(-LOCAL_CHECKPOINTS_SHOWN),
     ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
+    ...(task.error !== undefined ? { error: task.error } : {}),
     args: task.args,
+    replica: task.replica,
+    ...(task.verdict ? { verdict: task.verdict } : {}),
   };
 }
 
@@ -70,16 +75,35 @@ export function jobView(store: Store, job: JobRecord, program: ProgramRecord | u
   };
 }
 
-export function jobOutput(store: Store, job: JobRecord): JobOutput {
+function taskOutput(store: Store, task: TaskRecord): TaskOutput {
   return {
-    tasks: store.tasks.forJob(job.id).map((task) => ({
-      index: task.index,
-      state: task.state,
-      ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
-      stdout: decoder.decode(store.tasks.output(task.id, 'stdout')),
-      stderr: decoder.decode(store.tasks.output(task.id, 'stderr')),
-      ...(task.result !== undefined ? { result: task.result } : {}),
-      ...(task.error !== undefined ? { error: task.error } : {}),
-    })),
+    index: task.index,
+    state: task.state,
+    ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
+    stdout: decoder.decode(store.tasks.output(task.id, 'stdout')),
+    stderr: decoder.decode(store.tasks.output(task.id, 'stderr')),
+    ...(task.result !== undefined ? { result: task.result } : {}),
+    ...(task.error !== undefined ? { error: task.error } : {}),
   };
+}
+
+/** One entry per task index: with redundancy, the accepted replica's output, a failure when no majority came, or where the vote stands. */
+export function jobOutput(store: Store, job: JobRecord): JobOutput {
+  const tasks = store.tasks.forJob(job.id);
+  if (!isReplicated(job)) return { tasks: tasks.map((task) => taskOutput(store, task)) };
+  const byIndex = new Map<number, TaskRecord[]>();
+  for (const task of tasks) byIndex.set(task.index, [...(byIndex.get(task.index) ?? []), task]);
+  return { tasks: [...byIndex.values()].map((replicas) => indexOutput(store, replicas)) };
+}
+
+function indexOutput(store: Store, replicas: TaskRecord[]): TaskOutput {
+  const voted = replicas.filter((r) => r.outputHash !== undefined).length;
+  const accepted = replicas.find((r) => r.verdict === 'accepted');
+  if (accepted) return { ...taskOutput(store, accepted), replicas: voted };
+  const { index } = replicas[0]!;
+  const empty = { index, stdout: '', stderr: '', replicas: voted };
+  if (replicas.some((r) => r.verdict === 'undecided')) return { ...empty, state: 'failed', error: noMajorityError(voted) };
+  const states = new Set(replicas.map((r) => r.state));
+  const state = (['running', 'queued', 'preempted'] as const).find((s) => states.has(s)) ?? 'cancelled';
+  return { ...empty, state };
 }

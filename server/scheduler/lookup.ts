@@ -1,5 +1,6 @@
-import type { JobRecord, ProgramRecord } from '../store/records.ts';
+import type { JobRecord, ProgramRecord, TaskRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
+import { isReplicated } from './replicas.ts';
 
 /** Jobs and programs read once per dispatch. */
 export class Lookup {
@@ -16,5 +17,11 @@ export class Lookup {
   program(id: string): ProgramRecord | undefined {
     if (!this.#programs.has(id)) this.#programs.set(id, this.store.programs.get(id));
     return this.#programs.get(id);
+  }
+
+  /** Whether the volunteer may run this task: any task of an unreplicated job; of a replicated one, no second replica of an index (replicas.ts). */
+  mayRun(task: TaskRecord, volunteerId: string): boolean {
+    const job = this.job(task.jobId);
+    return !job || !isReplicated(job) || this.store.replicas.mayRun(task, volunteerId);
   }
 }

@@ -5,6 +5,12 @@
 export interface Migration {
   version: number;
   sql: string;
+  /**
+   * Runs with foreign keys off (checked after, before commit): SQLite's way
+   * to rebuild a table other tables reference, to change a constraint.
+   * @default false
+   */
+  rebuildsTables?: boolean;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -218,6 +224,66 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN messages_sent INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE jobs ADD COLUMN messages_resent INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE jobs ADD COLUMN messages_discarded INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 8,
+    rebuildsTables: true,
+    sql: `
+      -- Result validation by redundancy (issue 7): a job with redundancy k
+      -- runs each task index as k replicas, each its own task row (so leases,
+      -- checkpoints and resumes work per replica), and a majority of equal
+      -- output hashes decides. UNIQUE (job_id, idx) becomes (job_id, idx, replica):
+      -- SQLite changes a constraint only by rebuilding the table.
+      CREATE TABLE tasks_v8 (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs (id),
+        job_seq INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        replica INTEGER NOT NULL DEFAULT 0,  -- 0 … (at most MAX_REPLICAS_FACTOR·k); 0 for redundancy 1
+        priority INTEGER NOT NULL,
+        args TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        volunteer_id TEXT,
+        lease TEXT,
+        progress REAL NOT NULL DEFAULT 0,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER,
+        result TEXT,
+        error TEXT,
+        stdout_bytes INTEGER NOT NULL DEFAULT 0,
+        stderr_bytes INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        finished_at TEXT,
+        resume_seq INTEGER,
+        avoid_volunteer TEXT,
+        output_hash TEXT,                    -- SHA-256 over exit code, stdout, stderr, result, error (replica-vote.ts)
+        verdict TEXT CHECK (verdict IN ('accepted', 'agreed', 'outvoted', 'undecided')),
+        UNIQUE (job_id, idx, replica)
+      );
+      INSERT INTO tasks_v8 (id, job_id, job_seq, idx, priority, args, seed, state, volunteer_id, lease, progress, restarts,
+                            exit_code, result, error, stdout_bytes, stderr_bytes, started_at, finished_at, resume_seq, avoid_volunteer)
+        SELECT id, job_id, job_seq, idx, priority, args, seed, state, volunteer_id, lease, progress, restarts,
+               exit_code, result, error, stdout_bytes, stderr_bytes, started_at, finished_at, resume_seq, avoid_volunteer FROM tasks;
+      DROP TABLE tasks;
+      ALTER TABLE tasks_v8 RENAME TO tasks;
+      CREATE INDEX tasks_queue ON tasks (state, priority DESC, job_seq, idx, replica);
+      CREATE UNIQUE INDEX tasks_by_lease ON tasks (lease) WHERE lease IS NOT NULL;
+
+      -- Which volunteer was given which replica of a task index, ever: a
+      -- volunteer gets at most one replica of an index (it cannot vote twice),
+      -- though that one replica may come back to it.
+      CREATE TABLE replica_runs (
+        job_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        volunteer_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        PRIMARY KEY (job_id, idx, volunteer_id)
+      ) WITHOUT ROWID;
+
+      -- How many of a volunteer's replicas the majority outvoted (the dashboard marks it).
+      ALTER TABLE volunteers ADD COLUMN outvoted INTEGER NOT NULL DEFAULT 0;
     `,
   },
 ];

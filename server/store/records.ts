@@ -1,6 +1,6 @@
 /** What the store keeps, in the coordinator's own terms (not SQL rows). */
 import type { ProgramInfo } from '../../shared/http-api.ts';
-import type { JobState, OutputStream, TaskState } from '../../shared/states.ts';
+import type { JobState, OutputStream, ReplicaVerdict, TaskState } from '../../shared/states.ts';
 import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 
 export interface ProgramRecord extends Omit<ProgramInfo, 'defaultArgs' | 'defaultTasks'> {
@@ -50,6 +50,8 @@ export interface TaskRecord {
   id: string;
   jobId: string;
   index: number;
+  /** Which run of task `index` this row is (0 … ; always 0 without redundancy). */
+  replica: number;
   args: string[];
   seed: number;
   state: TaskState;
@@ -67,11 +69,17 @@ export interface TaskRecord {
   avoidVolunteer?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** A replica's output hash (replica-vote.ts), once it finished. */
+  outputHash?: string;
+  /** What the vote among the index's replicas made of this one. */
+  verdict?: ReplicaVerdict;
 }
 
 export interface NewTask {
   id: string;
   index: number;
+  /** @default 0 */
+  replica?: number;
   args: string[];
   seed: number;
 }
@@ -90,4 +98,11 @@ export interface VolunteerRecord {
   cores: number;
   firstSeen: string;
   lastSeen: string;
+  /** How many of its replicas' outputs a majority of other volunteers contradicted. */
+  outvoted: number;
+}
+
+/** A task row's id: `<job>.<index>`, and `<job>.<index>.r<replica>` for a job's further replicas of that index. */
+export function taskId(jobId: string, index: number, replica = 0): string {
+  return replica === 0 ? `${jobId}.${index}` : `${jobId}.${index}.r${replica}`;
 }

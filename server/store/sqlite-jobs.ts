@@ -62,8 +62,8 @@ export function sqliteJobs(db: Db, commit: GroupCommit): JobStore {
     VALUES (@id, @name, @programId, @args, @env, @ranks, @coupled, @priority, @checkpointIntervalMs,
             @pageSize, @redundancy, @state, @tasksTotal, @createdAt)`);
   const insertTask = db.prepare(`
-    INSERT INTO tasks (id, job_id, job_seq, idx, priority, args, seed, state)
-    VALUES (@id, @jobId, @jobSeq, @index, @priority, @args, @seed, 'queued')`);
+    INSERT INTO tasks (id, job_id, job_seq, idx, replica, priority, args, seed, state)
+    VALUES (@id, @jobId, @jobSeq, @index, @replica, @priority, @args, @seed, 'queued')`);
   const get = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?');
   const list = db.prepare<[], JobRow>('SELECT * FROM jobs ORDER BY seq DESC');
   const setState = db.prepare('UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?');
@@ -97,6 +97,7 @@ export function sqliteJobs(db: Db, commit: GroupCommit): JobStore {
             jobId: job.id,
             jobSeq: Number(lastInsertRowid),
             index: t.index,
+            replica: t.replica ?? 0,
             priority: job.priority,
             args: JSON.stringify(t.args),
             seed: t.seed,

@@ -5,6 +5,7 @@ import { sqliteCheckpoints } from './sqlite-checkpoints.ts';
 import { sqliteCoupled } from './sqlite-coupled.ts';
 import { sqliteJobs } from './sqlite-jobs.ts';
 import { sqlitePrograms } from './sqlite-programs.ts';
+import { sqliteReplicas } from './sqlite-replicas.ts';
 import { sqliteTasks } from './sqlite-tasks.ts';
 import { sqliteVolunteers } from './sqlite-volunteers.ts';
 import type { Store } from './store.ts';
@@ -20,6 +21,7 @@ export function openSqliteStore(file: string): Store {
     checkpoints: sqliteCheckpoints(db, commit),
     coupled: sqliteCoupled(db, commit),
     volunteers: sqliteVolunteers(db, commit),
+    replicas: sqliteReplicas(db, commit),
     close: () => {
       commit.close();
       db.close();

@@ -6,10 +6,11 @@ import type { GroupCommit } from './group-commit.ts';
 import type { TaskRecord } from './records.ts';
 import type { TaskStore } from './store.ts';
 
-interface TaskRow {
+export interface TaskRow {
   id: string;
   job_id: string;
   idx: number;
+  replica: number;
   args: string;
   seed: number;
   state: TaskRecord['state'];
@@ -26,13 +27,16 @@ interface TaskRow {
   avoid_volunteer: string | null;
   started_at: string | null;
   finished_at: string | null;
+  output_hash: string | null;
+  verdict: TaskRecord['verdict'] | null;
 }
 
-function fromRow(row: TaskRow): TaskRecord {
+export function taskFromRow(row: TaskRow): TaskRecord {
   return {
     id: row.id,
     jobId: row.job_id,
     index: row.idx,
+    replica: row.replica,
     args: JSON.parse(row.args) as string[],
     seed: row.seed,
     state: row.state,
@@ -48,14 +52,16 @@ function fromRow(row: TaskRow): TaskRecord {
     ...(row.avoid_volunteer !== null ? { avoidVolunteer: row.avoid_volunteer } : {}),
     ...(row.started_at ? { startedAt: row.started_at } : {}),
     ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
+    ...(row.output_hash !== null ? { outputHash: row.output_hash } : {}),
+    ...(row.verdict ? { verdict: row.verdict } : {}),
   };
 }
 
 export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
   const get = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?');
-  const forJob = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE job_id = ? ORDER BY idx');
+  const forJob = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE job_id = ? ORDER BY idx, replica');
   const nextQueued = db.prepare<[number], TaskRow>(
-    "SELECT * FROM tasks WHERE state = 'queued' ORDER BY priority DESC, job_seq, idx LIMIT ?",
+    "SELECT * FROM tasks WHERE state = 'queued' ORDER BY priority DESC, job_seq, idx, replica LIMIT ?",
   );
   const inState = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE state = ?');
   const assign = db.prepare(
@@ -104,11 +110,11 @@ export function sqliteTasks(db: Db, commit: GroupCommit): TaskStore {
   return {
     get: (id) => {
       const row = get.get(id);
-      return row && fromRow(row);
+      return row && taskFromRow(row);
     },
-    forJob: (jobId) => forJob.all(jobId).map(fromRow),
-    nextQueued: (limit) => nextQueued.all(limit).map(fromRow),
-    inState: (state) => inState.all(state).map(fromRow),
+    forJob: (jobId) => forJob.all(jobId).map(taskFromRow),
+    nextQueued: (limit) => nextQueued.all(limit).map(taskFromRow),
+    inState: (state) => inState.all(state).map(taskFromRow),
     assign: (id, volunteerId, lease, at) =>
       commit.write(() => {
         if (assign.run(volunteerId, lease, at, id).changes !== 1) throw new Error(`task ${id} is not queued`);

@@ -9,18 +9,21 @@ interface VolunteerRow {
   cores: number;
   first_seen: string;
   last_seen: string;
+  outvoted: number;
 }
 
 export function sqliteVolunteers(db: Db, commit: GroupCommit): VolunteerStore {
   const upsert = db.prepare(`
     INSERT INTO volunteers (id, name, cores, first_seen, last_seen) VALUES (@id, @name, @cores, @lastSeen, @lastSeen)
     ON CONFLICT (id) DO UPDATE SET name = excluded.name, cores = excluded.cores, last_seen = excluded.last_seen`);
+  const countOutvoted = db.prepare('UPDATE volunteers SET outvoted = outvoted + 1 WHERE id = ?');
   const list = db.prepare<[], VolunteerRow>('SELECT * FROM volunteers ORDER BY last_seen DESC');
   return {
     upsert: (v) => commit.write(() => upsert.run(v)),
+    countOutvoted: (id) => commit.write(() => countOutvoted.run(id)),
     list: () =>
       list.all().map(
-        (r): VolunteerRecord => ({ id: r.id, name: r.name, cores: r.cores, firstSeen: r.first_seen, lastSeen: r.last_seen }),
+        (r): VolunteerRecord => ({ id: r.id, name: r.name, cores: r.cores, firstSeen: r.first_seen, lastSeen: r.last_seen, outvoted: r.outvoted }),
       ),
   };
 }

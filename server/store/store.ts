@@ -6,7 +6,7 @@
  */
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { LocalCheckpoint, ResumeRecord } from '../../shared/http-api.ts';
-import type { OutputStream, TaskState } from '../../shared/states.ts';
+import type { OutputStream, ReplicaVerdict, TaskState } from '../../shared/states.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type {
   JobRecord,
@@ -129,8 +129,24 @@ export interface CoupledStore {
 }
 
 export interface VolunteerStore {
-  upsert(volunteer: Omit<VolunteerRecord, 'firstSeen'>): void;
+  upsert(volunteer: Omit<VolunteerRecord, 'firstSeen' | 'outvoted'>): void;
+  /** One more of its replicas was outvoted. */
+  countOutvoted(id: string): void;
   list(): VolunteerRecord[];
+}
+
+/** The replicas of a task index (a job's `redundancy`): the rows that vote on its output (server/scheduler/replicas.ts). */
+export interface ReplicaStore {
+  /** Every replica of task `index` of the job, by replica number. */
+  of(jobId: string, index: number): TaskRecord[];
+  /** Queues one more replica of task `index` (a copy of replica 0, numbered next); returns it. */
+  add(jobId: string, index: number): TaskRecord;
+  setHash(taskId: string, hash: string): void;
+  setVerdict(taskId: string, verdict: ReplicaVerdict): void;
+  /** Whether the volunteer may run this replica: it was never given another replica of the same index. */
+  mayRun(task: TaskRecord, volunteerId: string): boolean;
+  /** Records that the volunteer was given this replica (mayRun then refuses it the index's others). */
+  recordRun(task: TaskRecord, volunteerId: string): void;
 }
 
 export interface Store {
@@ -141,5 +157,6 @@ export interface Store {
   readonly checkpoints: CheckpointStore;
   readonly coupled: CoupledStore;
   readonly volunteers: VolunteerStore;
+  readonly replicas: ReplicaStore;
   close(): void;
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
-import { MAX_OUTPUT_BYTES } from '../../shared/limits.ts';
+import { MAX_OUTPUT_BYTES, maxReplicas } from '../../shared/limits.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import { JobService } from '../../server/jobs/job-service.ts';
 import { ProgramService } from '../../server/programs/program-service.ts';
@@ -354,5 +354,85 @@ describe('coupled jobs', () => {
     scheduler.finish(a, again.taskId, again.lease, { state: 'failed', exitCode: 3 });
     assert.equal(store.jobs.get(job.id)!.state, 'failed');
     assert.ok(c.cancelled.includes(c.assigned[0]!.taskId));
+  });
+});
+
+describe('redundancy', () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  /** The volunteer behind `link` ends its task with `text` on stdout. */
+  const answer = (link: MemoryLink, task: TaskAssignment, text: string) => {
+    scheduler.output(link, task.taskId, task.lease, 'stdout', encode(text));
+    scheduler.finish(link, task.taskId, task.lease, { state: 'completed', exitCode: 0 });
+  };
+  const ofIndex = (link: MemoryLink, index: number) => link.assigned.find((t) => t.index === index)!;
+
+  test('each index runs on k different volunteers; two agreeing replicas decide, the third is cancelled, a dissenter is outvoted', async () => {
+    const greedy = new MemoryLink();
+    const b = new MemoryLink();
+    const c = new MemoryLink();
+    scheduler.connect(hello('greedy', 10), greedy);
+    scheduler.connect(hello('honest-b', 2), b);
+    scheduler.connect(hello('honest-c', 2), c);
+    const job = jobs.create({ program: 'empty', tasks: [{ args: ['0'] }, { args: ['1'] }], redundancy: 3 });
+    assert.equal(job.tasksTotal, 2);
+    await waitFor(() => greedy.assigned.length + b.assigned.length + c.assigned.length === 6);
+    for (const link of [greedy, b, c]) assert.deepEqual(link.assigned.map((t) => t.index).sort(), [0, 1], 'one replica of each index per volunteer');
+
+    answer(greedy, ofIndex(greedy, 0), 'wrong');
+    answer(b, ofIndex(b, 0), 'right');
+    assert.equal(store.jobs.get(job.id)!.tasksDone, 0, 'one against one decides nothing');
+    answer(c, ofIndex(c, 0), 'right');
+    // Index 1: two honest replicas agree before the greedy one answers; its replica is cancelled.
+    answer(b, ofIndex(b, 1), 'right');
+    answer(c, ofIndex(c, 1), 'right');
+    assert.deepEqual(greedy.cancelled, [ofIndex(greedy, 1).taskId]);
+    assert.throws(() => answer(greedy, ofIndex(greedy, 1), 'wrong'), /StaleLease/);
+
+    const done = store.jobs.get(job.id)!;
+    assert.equal(done.state, 'completed');
+    assert.equal(done.tasksDone, 2);
+    const verdicts = store.tasks.forJob(job.id).map((t) => `${t.index}.${t.replica}:${t.state}:${t.verdict ?? '-'}`);
+    assert.deepEqual(verdicts, ['0.0:completed:outvoted', '0.1:completed:accepted', '0.2:completed:agreed', '1.0:cancelled:-', '1.1:completed:accepted', '1.2:completed:agreed']);
+    assert.equal(store.volunteers.list().find((v) => v.id === 'greedy')!.outvoted, 1);
+    assert.equal(store.volunteers.list().find((v) => v.id === 'honest-b')!.outvoted, 0);
+  });
+
+  test('replicas that disagree bring more replicas, on volunteers that ran none of the index, until the index fails at the limit', async () => {
+    const links = Array.from({ length: 6 }, () => new MemoryLink());
+    links.forEach((link, i) => scheduler.connect(hello(`v${i}`, 2), link));
+    const job = jobs.create({ program: 'empty', redundancy: 2 });
+    const answered = new Set<MemoryLink>();
+    for (let replicas = 2; replicas <= maxReplicas(2); replicas++) {
+      await waitFor(() => links.reduce((n, l) => n + l.assigned.length, 0) === replicas, 2_000, `${replicas} replicas given out`);
+      for (const link of links.filter((l) => l.assigned.length > 0 && !answered.has(l))) {
+        answered.add(link);
+        answer(link, link.assigned[0]!, `answer ${links.indexOf(link)}`);
+      }
+    }
+    for (const link of links) assert.ok(link.assigned.length <= 1, 'no volunteer ran two replicas of the index');
+    assert.equal(store.tasks.forJob(job.id).length, maxReplicas(2));
+    const failed = store.jobs.get(job.id)!;
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.tasksDone, 1);
+    assert.equal(failed.tasksFailed, 1);
+    assert.deepEqual(new Set(store.tasks.forJob(job.id).map((t) => t.verdict)), new Set(['undecided']));
+  });
+
+  test('a replica lost with its volunteer goes back to the queue and to another volunteer, never to one that ran another replica', async () => {
+    const a = new MemoryLink();
+    const b = new MemoryLink();
+    const c = new MemoryLink();
+    scheduler.connect(hello('a', 1), a);
+    scheduler.connect(hello('b', 1), b);
+    const job = jobs.create({ program: 'empty', redundancy: 2 });
+    await waitFor(() => a.assigned.length + b.assigned.length === 2);
+    answer(a, a.assigned[0]!, 'same');
+    scheduler.disconnect(b, 'gone');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(a.assigned.length, 1, 'a has a free slot but already ran replica 0');
+    scheduler.connect(hello('c', 1), c);
+    await waitFor(() => c.assigned.length === 1);
+    answer(c, c.assigned[0]!, 'same');
+    assert.equal(store.jobs.get(job.id)!.state, 'completed');
   });
 });

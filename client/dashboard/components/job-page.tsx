@@ -40,7 +40,14 @@ export function JobPage({ id }: { id: string }) {
           </section>
           <section class="card" aria-labelledby="tasks-title">
             <h2 id="tasks-title">Tasks</h2>
-            <TaskTable jobId={id} tasks={job.data.tasks} coupled={job.data.coupled} volunteers={volunteers.data ?? []} onChanged={job.reload} />
+            <TaskTable
+              jobId={id}
+              tasks={job.data.tasks}
+              coupled={job.data.coupled}
+              replicated={job.data.redundancy > 1}
+              volunteers={volunteers.data ?? []}
+              onChanged={job.reload}
+            />
           </section>
           <section class="card" aria-labelledby="output-title">
             <h2 id="output-title">Output</h2>

@@ -6,6 +6,7 @@ import { Notice } from './notice.tsx';
 import { ProgressBar } from './progress-bar.tsx';
 import { StateBadge } from './state-badge.tsx';
 import { TaskCheckpoints } from './task-checkpoints.tsx';
+import { VerdictBadge } from './verdict-badge.tsx';
 import { hasDetail, TaskDetailRow } from './task-detail-row.tsx';
 
 /** Rows shown before "Show more"; jobs may have thousands of tasks. */
@@ -20,12 +21,15 @@ interface Props {
   tasks: TaskView[];
   /** A coupled job's task index is its rank, and the first column says so. */
   coupled: boolean;
+  /** The job runs each task as replicas that vote (redundancy > 1): rows are replicas, and say their verdict. */
+  replicated?: boolean;
   volunteers: readonly VolunteerView[];
   onChanged: () => void;
 }
 
 interface RowProps {
   task: TaskView;
+  replicated: boolean;
   volunteerName?: string;
   onMigrate: () => void;
   busy: boolean;
@@ -37,10 +41,18 @@ interface RowProps {
 function TaskRow(props: RowProps) {
   const { task, volunteerName, open } = props;
   return (
-    <tr data-testid="task-row" data-task-index={task.index} data-task-id={task.id} data-state={task.state}>
-      <td class="num">{task.index}</td>
+    <tr data-testid="task-row" data-task-index={task.index} data-task-id={task.id} data-state={task.state} data-replica={task.replica}>
+      <td class="num">
+        {task.index}
+        {props.replicated && (
+          <div class="sub" data-testid="task-replica">
+            replica {task.replica}
+          </div>
+        )}
+      </td>
       <td>
-        <StateBadge state={task.state} testId="task-state" />
+        <StateBadge state={task.state} testId="task-state" />{' '}
+        {task.verdict && <VerdictBadge verdict={task.verdict} />}
       </td>
       <td data-testid="task-volunteer" title={task.volunteer}>
         {task.volunteer ? (volunteerName ?? task.volunteer) : <span class="muted">—</span>}
@@ -90,7 +102,7 @@ function TaskRow(props: RowProps) {
 }
 
 /** One row per task of a job: state, where it runs, progress and checkpoints; under it, its checkpoint chart and resumes. */
-export function TaskTable({ jobId, tasks, coupled, volunteers, onChanged }: Props) {
+export function TaskTable({ jobId, tasks, coupled, replicated = false, volunteers, onChanged }: Props) {
   const [shown, setShown] = useState(PAGE);
   const [busy, setBusy] = useState<number | null>(null);
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
@@ -152,6 +164,7 @@ export function TaskTable({ jobId, tasks, coupled, volunteers, onChanged }: Prop
                 <Fragment key={task.id}>
                   <TaskRow
                     task={task}
+                    replicated={replicated}
                     volunteerName={task.volunteer ? names.get(task.volunteer) : undefined}
                     busy={busy !== null}
                     onMigrate={() => void migrate(task.index)}

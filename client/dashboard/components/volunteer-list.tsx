@@ -25,6 +25,18 @@ function VolunteerRow({ volunteer: v }: { volunteer: VolunteerView }) {
           data-testid="volunteer-connected"
         />
         {v.name || v.id}
+        {(v.outvoted ?? 0) > 0 && (
+          <>
+            {' '}
+            <span
+              class="badge badge-failed"
+              data-testid="volunteer-outvoted"
+              title="Replicas of this volunteer whose output a majority of other volunteers contradicted (jobs with redundancy)"
+            >
+              outvoted ×{v.outvoted}
+            </span>
+          </>
+        )}
         <div class="sub">
           {v.connected ? 'connected' : <>last seen <TimeAgo iso={v.lastSeen} /></>}
         </div>
