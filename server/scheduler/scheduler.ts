@@ -26,6 +26,7 @@ import type { JobRecord, MessageCounters, TaskEnd } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { Dispatcher } from './dispatch.ts';
 import { LeaseTable } from './lease-table.ts';
+import { isReplicated, ReplicaVotes } from './replicas.ts';
 import type { Lease } from './lease-table.ts';
 import { VolunteerSession } from './session.ts';
 import type { VolunteerLink } from './session.ts';
@@ -52,6 +53,7 @@ export class Scheduler {
   #dispatchPending = false;
   readonly #dispatcher: Dispatcher;
   readonly #coupled: CoupledJobs;
+  readonly #votes: ReplicaVotes;
   /** Set when the coordinator shuts down: its sockets close, but the volunteers did not leave. */
   #closed = false;
 
@@ -63,6 +65,7 @@ export class Scheduler {
       endLease: (lease) => this.#endLease(lease),
       dispatchSoon: () => this.#scheduleDispatch(),
     });
+    this.#votes = new ReplicaVotes(store);
     this.#dispatcher = new Dispatcher(store, this.#leases, changes, {
       sessions: () => [...this.#sessions.values()],
       connected: (lease) => lease.session !== null && this.#sessions.has(lease.session.link),
@@ -79,18 +82,24 @@ export class Scheduler {
     this.#sweep.unref();
   }
 
-  /** After a restart, running tasks keep their leases for one lease period so their volunteers can reclaim them. */
+  /**
+   * After a restart every running task goes back to the queue from its newest
+   * coordinator checkpoint (a coupled job rolls back to its recovery line), as
+   * when its volunteer's connection drops: output the volunteer sent in the
+   * batch the crash did not commit, or before its hello after the restart,
+   * is gone, and a kept lease would carry on after that gap.
+   */
   #adoptRunningTasks(): void {
     const expiresAt = Date.now() + LEASE_MS;
+    const adopted = [];
     for (const task of this.store.tasks.inState('running')) {
       if (task.lease && task.volunteerId) {
-        this.#leases.adopt(task.lease, task.id, task.jobId, task.volunteerId, null, expiresAt, task.outputBytes);
-        // Its coupled job's rounds go on (once its volunteers are back); a round open at the restart is lost, and its ranks' pages let go of it.
-        this.#coupled.gangStarted(task.jobId);
+        adopted.push(this.#leases.adopt(task.lease, task.id, task.jobId, task.volunteerId, null, expiresAt, task.outputBytes));
       } else {
         this.store.tasks.requeue(task.id, true);
       }
     }
+    for (const lease of adopted) if (this.#leases.get(lease.token)) this.#lose(lease, 'the coordinator restarted');
   }
 
   sessions(): VolunteerSession[] {
@@ -183,7 +192,15 @@ export class Scheduler {
   output(link: VolunteerLink, taskId: string, token: string, stream: OutputStream, data: Uint8Array): void {
     const { outputBytes } = this.#holder(link, taskId, token);
     const room = MAX_OUTPUT_BYTES - outputBytes[stream];
-    if (room <= 0) return;
+    if (room < 0) return; // already truncated: the note went past the cap
+    if (room === 0) {
+      // Earlier chunks filled the cap exactly: this is the first byte dropped, so say so once.
+      if (data.byteLength > 0) {
+        this.store.tasks.appendOutput(taskId, stream, TRUNCATED_NOTE);
+        outputBytes[stream] += TRUNCATED_NOTE.byteLength;
+      }
+      return;
+    }
     const kept = data.byteLength <= room ? data : data.subarray(0, room);
     this.store.tasks.appendOutput(taskId, stream, kept);
     outputBytes[stream] += kept.byteLength;
@@ -197,15 +214,38 @@ export class Scheduler {
     const lease = this.#holder(link, taskId, token);
     this.#endLease(lease);
     this.store.tasks.finish(taskId, { ...end, at: new Date().toISOString() });
-    const job = this.store.jobs.countFinished(lease.jobId, end.state === 'failed');
-    if (job.coupled && end.state === 'failed' && job.state !== 'cancelled') return this.#coupled.fail(job, taskId);
+    const job = this.store.jobs.get(lease.jobId);
+    if (job && isReplicated(job)) this.#voted(job, taskId);
+    else this.#taskDecided(lease.jobId, taskId, end.state === 'failed');
+    this.changes.job(lease.jobId);
+    this.#scheduleDispatch();
+  }
+
+  /** A replica finished and voted (replicas.ts): the index may be decided, its other replicas cancelled, volunteers outvoted. */
+  #voted(job: JobRecord, taskId: string): void {
+    const vote = this.#votes.finished(job, taskId);
+    const at = new Date().toISOString();
+    for (const replica of vote.cancel) {
+      const lease = this.#leases.ofTask(replica.id);
+      if (lease) {
+        this.#endLease(lease);
+        lease.session?.link.cancel(replica.id, 'a majority of other replicas already decided its output');
+      }
+      this.store.tasks.cancel(replica.id, at);
+    }
+    if (vote.outvoted.length > 0) this.changes.volunteers();
+    if (vote.decided) this.#taskDecided(job.id, taskId, vote.decided.failed);
+  }
+
+  /** Task (index) `taskId` of the job is decided: counted, and the job ends with its last one. */
+  #taskDecided(jobId: string, taskId: string, failed: boolean): void {
+    const job = this.store.jobs.countFinished(jobId, failed);
+    if (job.coupled && failed && job.state !== 'cancelled') return this.#coupled.fail(job, taskId);
     if (job.coupled) this.#coupled.rankFinished(job.id, taskId);
     if (job.state !== 'cancelled' && job.tasksDone >= job.tasksTotal) {
       this.store.jobs.setState(job.id, job.tasksFailed > 0 ? 'failed' : 'completed', new Date().toISOString());
       if (job.coupled) this.#coupled.forget(job.id);
     }
-    this.changes.job(lease.jobId);
-    this.#scheduleDispatch();
   }
 
   /** The volunteer committed a checkpoint of this task to its IndexedDB. */
@@ -429,6 +469,7 @@ export class Scheduler {
     this.#dispatchPending = true;
     setImmediate(() => {
       this.#dispatchPending = false;
+      if (this.#closed) return; // closed meanwhile: the store may be gone
       try {
         this.#dispatcher.dispatch();
       } catch (error) {

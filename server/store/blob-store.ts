@@ -8,12 +8,18 @@
  * the garbage sweep (checkpoints/checkpoint-gc.ts) deletes only blobs nothing
  * names AND untouched for a grace period, so a segment uploaded before its
  * manifest, or one an uploader was just told it need not send, survives.
+ *
+ * A failed fsync or rename stops the process (durability.ts): the bytes may
+ * be lost while the name already exists, and `has` would then let a manifest
+ * naming them be acknowledged.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { open, readFile, readdir, rename } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { setImmediate } from 'node:timers/promises';
 import { join } from 'node:path';
+import { stopOnLostDurability } from './durability.ts';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -40,25 +46,67 @@ export interface BlobStore {
   deleteUnused(before: number, inUse: (hash: string) => boolean, signal?: AbortSignal): Promise<{ deleted: number; bytes: number }>;
 }
 
+/**
+ * The file operations whose failure means the disk may not hold what it was
+ * given: the only ones a test replaces (to make them fail), so the rest of
+ * the store runs on the real file system.
+ */
+export interface DurableFileOps {
+  fsyncSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  sync(handle: FileHandle): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+}
+
+/** node:fs itself. */
+export const nodeDurableFileOps: DurableFileOps = {
+  fsyncSync,
+  renameSync,
+  sync: (handle) => handle.sync(),
+  rename,
+};
+
+export interface BlobStoreOptions {
+  /** @default nodeDurableFileOps */
+  fileOps?: DurableFileOps;
+}
+
 const HASH = /^[0-9a-f]{64}$/;
 const SHARD = /^[0-9a-f]{2}$/;
 const TEMP = /^\.[0-9a-f]{64}\.[0-9a-f]{8}\.tmp$/;
 /** Files the garbage sweep checks per turn of the event loop (each costs a query and a stat: well under 50 ms for all). */
 const FILES_PER_TURN = 256;
 
-function fsyncPath(path: string): void {
+/** Runs a step that makes bytes durable; if it fails, the process stops (it never throws). */
+function durably<T>(what: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    return stopOnLostDurability(`blob store: ${what}`, error);
+  }
+}
+
+async function durablyAsync<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    return stopOnLostDurability(`blob store: ${what}`, error);
+  }
+}
+
+function fsyncPath(ops: DurableFileOps, path: string): void {
   const fd = openSync(path, 'r');
   try {
-    fsyncSync(fd);
+    ops.fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
 }
 
-async function fsyncPathAsync(path: string): Promise<void> {
+async function fsyncPathAsync(ops: DurableFileOps, path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
-    await handle.sync();
+    await ops.sync(handle);
   } finally {
     await handle.close();
   }
@@ -91,7 +139,8 @@ function unlinkIfOlder(path: string, before: number): number | undefined {
   }
 }
 
-export function fileBlobStore(root: string): BlobStore {
+export function fileBlobStore(root: string, options: BlobStoreOptions = {}): BlobStore {
+  const ops = options.fileOps ?? nodeDurableFileOps;
   mkdirSync(root, { recursive: true });
   const pathOf = (hash: string) => {
     if (!HASH.test(hash)) throw new Error(`not a SHA-256: ${hash}`);
@@ -111,12 +160,14 @@ export function fileBlobStore(root: string): BlobStore {
       const fd = openSync(temp, 'w');
       try {
         for (let offset = 0; offset < bytes.byteLength; ) offset += writeSync(fd, bytes, offset);
-        fsyncSync(fd);
+        durably(`fsync of ${temp}`, () => ops.fsyncSync(fd));
       } finally {
         closeSync(fd);
       }
-      renameSync(temp, target);
-      fsyncPath(folder);
+      durably(`rename to ${target}`, () => {
+        ops.renameSync(temp, target);
+        fsyncPath(ops, folder);
+      });
       return hash;
     },
     async putAsync(bytes) {
@@ -127,12 +178,14 @@ export function fileBlobStore(root: string): BlobStore {
       const handle = await open(temp, 'w');
       try {
         await handle.writeFile(bytes);
-        await handle.sync();
+        await durablyAsync(`fsync of ${temp}`, () => ops.sync(handle));
       } finally {
         await handle.close();
       }
-      await rename(temp, target);
-      await fsyncPathAsync(folder);
+      await durablyAsync(`rename to ${target}`, async () => {
+        await ops.rename(temp, target);
+        await fsyncPathAsync(ops, folder);
+      });
       return hash;
     },
     get: (hash) => (HASH.test(hash) && existsSync(pathOf(hash)) ? readFileSync(pathOf(hash)) : undefined),

@@ -6,6 +6,7 @@
  * coordinator hand out thousands of tasks a second with every change durable.
  */
 import type { Db } from './database.ts';
+import { stopOnLostDurability } from './durability.ts';
 import { logger } from '../logger.ts';
 
 const log = logger('store');
@@ -57,8 +58,7 @@ export class GroupCommit {
     try {
       this.db.exec('COMMIT');
     } catch (error) {
-      log.error('commit failed; stopping rather than acknowledging lost writes', error);
-      process.exit(70);
+      stopOnLostDurability('COMMIT', error);
     }
     this.#open = false;
     const waiting = this.#waiting;
