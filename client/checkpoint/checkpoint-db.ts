@@ -28,8 +28,15 @@ export interface CheckpointDB extends DBSchema {
 
 export type CheckpointDatabase = IDBPDatabase<CheckpointDB>;
 
-export function openCheckpointDb(name = CHECKPOINT_DB_NAME): Promise<CheckpointDatabase> {
+/**
+ * Opens (or creates) the database. `onLost` runs if the browser closes the
+ * connection itself: the user cleared the site's data (or the browser evicted
+ * it), the database is deleted under us, and every later transaction on this
+ * connection throws InvalidStateError (IndexedDB's `close` event, idb's `terminated`).
+ */
+export function openCheckpointDb(name = CHECKPOINT_DB_NAME, onLost?: () => void): Promise<CheckpointDatabase> {
   return openDB<CheckpointDB>(name, VERSION, {
+    ...(onLost && { terminated: onLost }),
     upgrade(db) {
       db.createObjectStore('segments');
       db.createObjectStore('manifests', { keyPath: ['taskId', 'seq'] });

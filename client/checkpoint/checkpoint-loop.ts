@@ -17,6 +17,21 @@ import { requestCheckpoint } from './tracker-words.ts';
 /** How often an idle loop looks at PROTECTED (browsers clamp nested timers to ~4 ms after a few levels). */
 export const POLL_MS = 1;
 
+/**
+ * Manifests kept for the upload at most (the oldest go first; they are read
+ * from IndexedDB then, if it still holds them): a bound for a loop whose
+ * checkpoints nobody uploads (benchmarks), far above what an upload lags.
+ */
+const MAX_UNACKNOWLEDGED = 1_000;
+
+/** Why a loop keeps checkpoints for the coordinator only: IndexedDB is full, or the browser deleted the database. */
+export type CoordinatorOnlyReason = 'quota' | 'lost';
+
+const COORDINATOR_ONLY_WHY: Record<CoordinatorOnlyReason, string> = {
+  quota: 'IndexedDB is full',
+  lost: 'the IndexedDB database was deleted (site data cleared)',
+};
+
 /** What each checkpoint's session needs, plus where its outcome goes; `parent` is the newest committed checkpoint at start. */
 export interface CheckpointLoopOptions extends Omit<SessionOptions, 'suspension' | 'yieldNow'> {
   /**
@@ -28,6 +43,8 @@ export interface CheckpointLoopOptions extends Omit<SessionOptions, 'suspension'
   intervalMs?: number;
   onCommitted: (report: CheckpointReport) => void;
   onFailed: (seq: number, error: unknown) => void;
+  /** Checkpoints are kept for the coordinator only from now on (said once). */
+  onCoordinatorOnly?: (reason: CoordinatorOnlyReason) => void;
 }
 
 export class CheckpointLoop {
@@ -42,12 +59,17 @@ export class CheckpointLoop {
   /** Other work on the store (compaction) is under way: no checkpoint starts meanwhile. */
   private busy = false;
   /**
-   * IndexedDB refused a commit for want of space: checkpoints are saved in
-   * memory only from then on (memory-writer.ts), made durable by the upload
-   * alone. Their manifests stay here, for the upload to read.
+   * IndexedDB refused a commit for want of space, or the browser deleted the
+   * database under us (site data cleared): checkpoints are saved in memory
+   * only from then on (memory-writer.ts), made durable by the upload alone.
    */
   private inMemory = false;
-  private readonly memoryManifests = new Map<number, CheckpointManifest>();
+  /**
+   * The manifests of checkpoints this loop committed that the coordinator may
+   * not hold yet, by seq. The upload reads chains here first, so it goes on
+   * when those in IndexedDB are gone with the database or were never written.
+   */
+  private readonly unacknowledged = new Map<number, CheckpointManifest>();
 
   constructor(private readonly options: CheckpointLoopOptions) {
     this.trackerWords = new Int32Array(options.buffers.tracker);
@@ -60,9 +82,14 @@ export class CheckpointLoop {
     this.schedule();
   }
 
-  /** A checkpoint saved in memory only (after IndexedDB filled up), if it is one. */
-  memoryManifest(seq: number): CheckpointManifest | undefined {
-    return this.memoryManifests.get(seq);
+  /** Committed checkpoint `seq`, if the coordinator may not hold it yet. */
+  manifest(seq: number): CheckpointManifest | undefined {
+    return this.unacknowledged.get(seq);
+  }
+
+  /** The coordinator holds checkpoint `seq`: no upload reads it or older ones from here again. */
+  acknowledged(seq: number): void {
+    for (const held of this.unacknowledged.keys()) if (held <= seq) this.unacknowledged.delete(held);
   }
 
   /** Stops polling; resolves once a checkpoint being saved has committed or failed. */
@@ -108,6 +135,7 @@ export class CheckpointLoop {
 
   private async save(k: number): Promise<void> {
     const { options } = this;
+    if (options.store.lost) this.keepForCoordinatorOnly('lost');
     try {
       const report = await saveCheckpoint({
         store: options.store,
@@ -121,21 +149,38 @@ export class CheckpointLoop {
         ...(options.writer ? { writer: options.writer } : {}),
         inMemory: this.inMemory,
       });
-      if (report.manifest) this.memoryManifests.set(report.seq, report.manifest);
+      if (report.manifest) this.unacknowledged.set(report.seq, report.manifest);
+      if (this.unacknowledged.size > MAX_UNACKNOWLEDGED) this.unacknowledged.delete(this.unacknowledged.keys().next().value!);
       delete report.manifest;
       this.parent = report.seq;
       options.onCommitted(report);
     } catch (error) {
       options.onFailed(k, error);
-      // Only an upload can carry segments away, so only a loop that hands them to the page may fall back to memory.
-      if (isQuotaError(error) && options.writer?.keepSegments && !this.inMemory) {
-        this.inMemory = true;
-        console.warn(`${options.taskId}: IndexedDB is full; checkpoints are kept in memory until the coordinator holds them`);
-      }
+      if (isQuotaError(error)) this.keepForCoordinatorOnly('quota');
+      // The `close` event that marks the store lost may come after the failures it caused.
+      else if (options.store.lost || isClosedConnectionError(error)) this.keepForCoordinatorOnly('lost');
       // Best effort: drop the failed checkpoint's segments (no commit of this task is in flight now).
-      await options.store.prune(options.taskId).catch(() => undefined);
+      if (!options.store.lost) await options.store.prune(options.taskId).catch(() => undefined);
     }
   }
+
+  /**
+   * Saves checkpoints in memory from now on. Only an upload can carry their
+   * segments away, so only a loop that hands them to the page may do so;
+   * the chain goes on from the newest committed checkpoint, whose manifest
+   * is kept here until the coordinator holds it.
+   */
+  private keepForCoordinatorOnly(reason: CoordinatorOnlyReason): void {
+    if (this.inMemory || !this.options.writer?.keepSegments) return;
+    this.inMemory = true;
+    console.warn(`${this.options.taskId}: ${COORDINATOR_ONLY_WHY[reason]}; checkpoints are kept in memory until the coordinator holds them`);
+    this.options.onCoordinatorOnly?.(reason);
+  }
+}
+
+/** A transaction on a connection the browser closed (the database was deleted under it). */
+function isClosedConnectionError(error: unknown): boolean {
+  return (error instanceof Error || error instanceof DOMException) && error.name === 'InvalidStateError';
 }
 
 /** IndexedDB's "no room": a QuotaExceededError, possibly as the cause of an aborted transaction. */

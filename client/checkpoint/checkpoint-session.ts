@@ -44,7 +44,7 @@ export interface CheckpointReport {
   commitMs: number;
   /** The bytes of the segments it stored, by hash, when the writer kept them (for the upload). */
   segments?: Map<string, ArrayBuffer>;
-  /** Its manifest, when it was saved in memory only (`inMemory`). */
+  /** Its manifest (the loop keeps it until the coordinator holds the checkpoint; it does not go to the page). */
   manifest?: CheckpointManifest;
 }
 
@@ -122,7 +122,7 @@ export async function saveCheckpoint(options: SessionOptions): Promise<Checkpoin
         };
         const segments = writer.storedSegments();
         if (segments) report.segments = segments;
-        if (options.inMemory) report.manifest = manifest;
+        report.manifest = manifest;
       }
     } catch (error) {
       failure = error;

@@ -154,10 +154,23 @@ function taskRange(taskId: string): IDBKeyRange {
 
 /** The checkpoints of this origin: one per volunteer tab or worker, all tasks in one database. */
 export class CheckpointStore {
-  private constructor(readonly db: CheckpointDatabase) {}
+  private constructor(
+    readonly db: CheckpointDatabase,
+    /** Set when the browser closes the connection (openCheckpointDb's `onLost`). */
+    private readonly connection: { lost: boolean },
+  ) {}
 
   static async open(name?: string): Promise<CheckpointStore> {
-    return new CheckpointStore(await openCheckpointDb(name));
+    const connection = { lost: false };
+    return new CheckpointStore(await openCheckpointDb(name, () => (connection.lost = true)), connection);
+  }
+
+  /**
+   * The browser closed this connection (site data cleared): the database and
+   * everything in it are gone, and nothing more can be read or written here.
+   */
+  get lost(): boolean {
+    return this.connection.lost;
   }
 
   /** Starts checkpoint `header.seq`; nothing of it is visible until its writer's `commit` resolves. */

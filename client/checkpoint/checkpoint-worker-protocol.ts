@@ -10,6 +10,7 @@
  */
 import type { CheckpointManifest, JsonValue } from '../../shared/checkpoint-format.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
+import type { CoordinatorOnlyReason } from './checkpoint-loop.ts';
 import type { CheckpointReport } from './checkpoint-session.ts';
 import type { CheckpointWriterOptions } from './checkpoint-store.ts';
 
@@ -67,6 +68,8 @@ export interface CheckpointWorkerImport {
 export interface CheckpointWorkerChain {
   type: 'chain';
   seq: number;
+  /** The coordinator holds checkpoint `after`: the chain stops above it (it may be gone here). @default 0 */
+  after?: number;
 }
 
 /** The bytes of these committed segments, for an upload. */
@@ -115,6 +118,8 @@ export type CheckpointWorkerEvent =
   | { type: 'ready'; parent: number | null }
   | { type: 'committed'; report: CheckpointReport }
   | { type: 'failed'; seq: number; error: SerializedError }
+  /** IndexedDB is full or was deleted: checkpoints are kept for the coordinator only from now on. */
+  | { type: 'coordinator-only'; reason: CoordinatorOnlyReason }
   | { type: 'closed' }
   | { type: 'error'; error: SerializedError };
 

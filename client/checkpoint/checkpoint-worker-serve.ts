@@ -43,9 +43,15 @@ export function serveCheckpointWorker(
   let store: Promise<CheckpointStore> | undefined;
   let taskId: string | undefined;
   const post = (event: CheckpointWorkerEvent) => scope.postMessage(event);
-  const storeFor = (message: { taskId: string; dbName?: string }) => {
+  const storeFor = async (message: { taskId: string; dbName?: string }) => {
     if (taskId !== undefined && taskId !== message.taskId) throw new Error(`this checkpoint worker serves ${taskId}, not ${message.taskId}`);
     taskId = message.taskId;
+    // Before the run starts, a database that failed to open or was deleted under us (site data cleared) is
+    // opened afresh; a running loop keeps its store.
+    if (store && !loop) {
+      const opened = await store.catch(() => undefined);
+      if (!opened || opened.lost) store = undefined;
+    }
     return (store ??= openStore(message.dbName));
   };
 
@@ -84,19 +90,20 @@ export function serveCheckpointWorker(
       // The kept segment bytes go to the page (transferred, not copied) for the upload.
       onCommitted: (report) => scope.postMessage({ type: 'committed', report }, report.segments ? [...report.segments.values()] : []),
       onFailed: (seq, error) => post({ type: 'failed', seq, error: serializeError(error) }),
+      onCoordinatorOnly: (reason) => post({ type: 'coordinator-only', reason }),
     });
     loop.start();
     post({ type: 'ready', parent });
   };
 
   // Uploads read committed checkpoints while the loop saves newer ones: committed ones are never rewritten.
-  // The newest links may be checkpoints kept in memory only (IndexedDB full): the loop has those.
+  // The loop has the manifests the coordinator may lack (some kept in memory only, or gone with a deleted database).
   const chainOf = async (message: CheckpointWorkerChain) => {
     if (taskId === undefined || !store) throw new Error('this checkpoint worker serves no task');
     const opened = await store;
     const chain: CheckpointManifest[] = [];
-    for (let seq: number | null = message.seq; seq !== null; ) {
-      const manifest: CheckpointManifest | undefined = loop?.memoryManifest(seq) ?? (await opened.manifest(taskId, seq));
+    for (let seq: number | null = message.seq; seq !== null && seq > (message.after ?? 0); ) {
+      const manifest: CheckpointManifest | undefined = loop?.manifest(seq) ?? (await opened.manifest(taskId, seq));
       if (!manifest) throw new Error(`${taskId} has no committed checkpoint ${seq} here`);
       chain.unshift(manifest);
       seq = manifest.parent;
@@ -113,7 +120,8 @@ export function serveCheckpointWorker(
   const close = async (deleteCheckpoints: boolean) => {
     await loop?.close();
     const opened = await store;
-    if (opened && deleteCheckpoints && taskId !== undefined) await opened.deleteTask(taskId);
+    // A deleted database holds nothing to delete (and refuses every transaction).
+    if (opened && !opened.lost && deleteCheckpoints && taskId !== undefined) await opened.deleteTask(taskId);
     opened?.close();
     post({ type: 'closed' });
   };
@@ -134,9 +142,11 @@ export function serveCheckpointWorker(
         case 'segments':
           return segmentsOf(message);
         case 'compact':
+          loop?.acknowledged(message.seq);
           if (loop && store && taskId !== undefined) {
             const [opened, id] = [await store, taskId];
-            await loop.between(() => compactChain(opened, id, { seq: message.seq }));
+            // A deleted database has no chain left to compact.
+            if (!opened.lost) await loop.between(() => compactChain(opened, id, { seq: message.seq }));
           }
           return post({ type: 'compacted' });
         case 'halt':

@@ -1,5 +1,6 @@
 /**
- * Saves a checkpoint in memory only: the fallback when IndexedDB is full
+ * Saves a checkpoint in memory only: the fallback when IndexedDB is full or
+ * was deleted under the worker (site data cleared)
  * (DESIGN.md §5, "survives a quota error by falling back to coordinator-only
  * checkpoints"). Its segments go to the page with the commit report and on to
  * the coordinator; its manifest stays in the checkpoint worker, which serves

@@ -30,7 +30,8 @@ const HELD_BYTES = 256 << 20;
 
 /** Where committed checkpoints are read from (the task's checkpoint worker). */
 export interface CommittedSource {
-  chain(seq: number): Promise<CheckpointManifest[]>;
+  /** The chain of committed checkpoint `seq`, base first; it may stop above `after`, which the coordinator holds. */
+  chain(seq: number, after?: number): Promise<CheckpointManifest[]>;
   segments(hashes: string[]): Promise<ArrayBuffer[]>;
 }
 
@@ -126,7 +127,8 @@ export class CheckpointUploader {
 
   async #upload(seq: number): Promise<void> {
     const started = performance.now();
-    const fresh = (await this.source.chain(seq)).filter((m) => m.seq > (this.acknowledged ?? 0));
+    const held = this.acknowledged ?? 0;
+    const fresh = (await this.source.chain(seq, held)).filter((m) => m.seq > held);
     const missing = await this.transport.missing(this.task, chainSegments(fresh));
     let bytes = 0;
     await inWindows(missing, WINDOW, async (hash) => {

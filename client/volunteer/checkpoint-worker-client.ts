@@ -13,6 +13,7 @@ import type {
   SerializedError,
 } from '../checkpoint/checkpoint-worker-protocol.ts';
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
+import type { CoordinatorOnlyReason } from '../checkpoint/checkpoint-loop.ts';
 import type { CheckpointReport } from '../checkpoint/checkpoint-session.ts';
 
 export const CHECKPOINT_WORKER_URL = '/build/checkpoint-worker.js';
@@ -25,6 +26,8 @@ export interface CheckpointWorkerHandlers {
   failed(seq: number, error: SerializedError): void;
   /** The worker failed outside a request (it stops checkpointing this task). */
   broken(error: SerializedError): void;
+  /** IndexedDB is full or was deleted: the worker keeps checkpoints for the coordinator only from now on. */
+  coordinatorOnly?(reason: CoordinatorOnlyReason): void;
 }
 
 type Reply = 'imported' | 'chain' | 'segments' | 'halted' | 'compacted' | 'restored' | 'ready' | 'closed';
@@ -57,9 +60,9 @@ export class CheckpointWorkerClient {
     await this.request('imported', { type: 'import', taskId, chain, segments, ...(dbName === undefined ? {} : { dbName }) }, [...segments.values()]);
   }
 
-  /** The chain of committed checkpoint `seq`, base first. */
-  async chain(seq: number): Promise<CheckpointManifest[]> {
-    const event = await this.request('chain', { type: 'chain', seq });
+  /** The chain of committed checkpoint `seq`, base first, down to the one after `after` (which the coordinator holds). */
+  async chain(seq: number, after?: number): Promise<CheckpointManifest[]> {
+    const event = await this.request('chain', { type: 'chain', seq, ...(after === undefined ? {} : { after }) });
     return event.type === 'chain' ? event.chain : [];
   }
 
@@ -113,6 +116,7 @@ export class CheckpointWorkerClient {
   private receive(event: CheckpointWorkerEvent): void {
     if (event.type === 'committed') return this.handlers.committed(event.report);
     if (event.type === 'failed') return this.handlers.failed(event.seq, event.error);
+    if (event.type === 'coordinator-only') return this.handlers.coordinatorOnly?.(event.reason);
     if (event.type === 'error') return this.fail(event.error);
     if (this.waiting?.reply === event.type) {
       const { resolve } = this.waiting;

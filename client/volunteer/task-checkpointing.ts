@@ -17,11 +17,17 @@
  * channel tells the compute side to take back the protection the dead one
  * held, and once it has, a new worker builds on the newest committed
  * checkpoint; the next checkpoint holds everything since that one.
+ *
+ * When IndexedDB is full or the browser deletes it (site data cleared), the
+ * worker keeps checkpoints for the coordinator only and says so; when the
+ * local checkpoint to resume from cannot be read, the coordinator's copy is
+ * imported instead (`fallbackSeed`).
  */
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
 import type { MemoryLimits } from '../../shared/volunteer-protocol.ts';
 import { CheckpointChannel } from '../checkpoint/checkpoint-channel.ts';
+import type { CoordinatorOnlyReason } from '../checkpoint/checkpoint-loop.ts';
 import type { CheckpointReport } from '../checkpoint/checkpoint-session.ts';
 import type { RestoredCheckpoint, SerializedError } from '../checkpoint/checkpoint-worker-protocol.ts';
 import { createShadowMemory } from '../checkpoint/page-diff.ts';
@@ -57,6 +63,11 @@ export interface CheckpointingOptions {
   resumeAt?: number;
   /** A chain from the coordinator (its segments by hash) to replace the task's local checkpoints first: `resume` then continues from it. */
   seed?: { chain: CheckpointManifest[]; segments: Map<string, ArrayBuffer> };
+  /**
+   * With `resume` from a local checkpoint: where to get the coordinator's copy
+   * if the local one cannot be read (it is then imported, as a `seed` would be).
+   */
+  fallbackSeed?: () => Promise<{ chain: CheckpointManifest[]; segments: Map<string, ArrayBuffer> }>;
   /** Hand each committed checkpoint's segment bytes to `onReport` (in `segments`), for an upload. */
   keepSegments?: boolean;
   onReport(report: CommittedCheckpoint): void;
@@ -124,6 +135,8 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
       options.onProblem(`checkpoint ${seq} did not commit: ${error.name}: ${error.message}`);
     },
     broken: (error: SerializedError) => void replaceWorker(`it failed: ${error.name}: ${error.message}`),
+    coordinatorOnly: (reason: CoordinatorOnlyReason) =>
+      options.onProblem(`${reason === 'quota' ? 'IndexedDB is full' : 'IndexedDB was cleared'}: checkpoints go to the coordinator only from now on`),
   };
   const newWorker = () => new CheckpointWorkerClient(`checkpoints ${options.taskId}`, handlers, options.workerUrl);
   let worker = newWorker();
@@ -163,7 +176,7 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
 
   try {
     if (options.seed) await worker.import(taskId, options.seed.chain, options.seed.segments, options.dbName);
-    const restored = options.resume ? await worker.restore(taskId, memory, options.dbName, options.resumeAt) : null;
+    const restored = options.resume ? await restoreForResume(worker, memory, options) : null;
     const tracker = createTrackerMemory({ maxBytes, pageSize, firstInterval: restored ? restored.seq + 1 : 1 });
     await worker.start(startOptions(tracker.buffers, restored?.seq ?? null));
     link = {
@@ -187,7 +200,7 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
           waiters.push({ after: lastStop, resolve });
           requestCheckpoint(link.buffers.tracker);
         }),
-      committed: { chain: (seq) => worker.chain(seq), segments: (hashes) => worker.segments(hashes) },
+      committed: { chain: (seq, after) => worker.chain(seq, after), segments: (hashes) => worker.segments(hashes) },
       halt: () => worker.halt(),
       compact: (seq) => worker.compact(seq),
       replaceWorker,
@@ -204,4 +217,24 @@ export async function startCheckpointing(options: CheckpointingOptions): Promise
     worker.terminate();
     throw error;
   }
+}
+
+/**
+ * Rebuilds the checkpoint to resume from into `memory`: the local one, or,
+ * when that cannot be read (the browser deleted it, a segment is gone) and
+ * the coordinator's copy is at hand (`fallbackSeed`), that copy.
+ */
+async function restoreForResume(worker: CheckpointWorkerClient, memory: WebAssembly.Memory, options: CheckpointingOptions): Promise<RestoredCheckpoint | null> {
+  const { taskId, dbName, resumeAt } = options;
+  try {
+    const restored = await worker.restore(taskId, memory, dbName, resumeAt);
+    if (!options.fallbackSeed || resumeAt === undefined || restored?.seq === resumeAt) return restored;
+    options.onProblem(`local checkpoint ${resumeAt} is gone; resuming from the coordinator's copy`);
+  } catch (error) {
+    if (!options.fallbackSeed) throw error;
+    options.onProblem(`reading local checkpoint ${resumeAt ?? 'newest'} failed (${String(error)}); resuming from the coordinator's copy`);
+  }
+  const seed = await options.fallbackSeed();
+  await worker.import(taskId, seed.chain, seed.segments, dbName);
+  return worker.restore(taskId, memory, dbName, resumeAt);
 }
