@@ -17,6 +17,7 @@ import { buildAssignment } from './assignment.ts';
 import type { Lease, LeaseTable } from './lease-table.ts';
 import { Lookup } from './lookup.ts';
 import { choosePreemptions } from './preemption.ts';
+import { isReplicated } from './replicas.ts';
 import type { ChangeListener } from './scheduler.ts';
 import type { VolunteerSession } from './session.ts';
 
@@ -74,8 +75,8 @@ export class Dispatcher {
         gangs.add(job.id);
         continue;
       }
-      // The next session in turn with a free slot, other than the one a migrated task left.
-      const fits = (s: VolunteerSession) => s.free > 0 && s.volunteerId !== task.avoidVolunteer;
+      // The next session in turn with a free slot, other than the one a migrated task left, and never a second replica of one index.
+      const fits = (s: VolunteerSession) => s.free > 0 && s.volunteerId !== task.avoidVolunteer && lookup.mayRun(task, s.volunteerId);
       const skip = open.findIndex((_, i) => fits(open[(turn + i) % open.length]!));
       if (skip < 0) continue;
       turn += skip;
@@ -90,7 +91,7 @@ export class Dispatcher {
     for (const [taskId, { seq, digest }] of session.held) {
       if (session.free === 0) return;
       const task = this.store.tasks.get(taskId);
-      if (task?.state !== 'queued' || task.avoidVolunteer === session.volunteerId) continue;
+      if (task?.state !== 'queued' || task.avoidVolunteer === session.volunteerId || !lookup.mayRun(task, session.volunteerId)) continue;
       if (lookup.job(task.jobId)?.coupled) continue; // given back with its gang (#assignGang)
       session.held.delete(taskId);
       if (this.hooks.resumableFrom(taskId, seq, digest)) this.#assign(task, session, lookup);
@@ -153,6 +154,7 @@ export class Dispatcher {
     if (chain.length > 0) lease.resumeSegments = new Set(chainSegments(chain));
     session.leases.add(lease.token);
     this.store.tasks.assign(task.id, session.volunteerId, lease.token, new Date(now).toISOString());
+    if (isReplicated(job)) this.store.replicas.recordRun(task, session.volunteerId);
     if (job.state === 'queued') {
       this.store.jobs.setState(job.id, 'running');
       job.state = 'running';
@@ -168,9 +170,24 @@ export class Dispatcher {
     });
   }
 
+  /** Some running task's job has a priority below `priority` (each job looked at once). */
+  #anyRunningBelow(priority: number, lookup: Lookup): boolean {
+    const seen = new Set<string>();
+    for (const lease of this.leases.all()) {
+      if (seen.has(lease.jobId)) continue;
+      seen.add(lease.jobId);
+      if ((lookup.job(lease.jobId)?.priority ?? 0) < priority) return true;
+    }
+    return false;
+  }
+
   /** Every slot is busy and tasks wait: halts running tasks of lower priority so those get the slots (choosePreemptions). */
   #preemptForWaiting(lookup: Lookup): void {
     if (this.hooks.sessions().some((s) => s.free > 0)) return;
+    // With every slot busy and tasks waiting this runs after each dispatch: test cheaply whether the
+    // highest-priority waiting task outranks any running one before the full pass (O(running · log)).
+    const top = this.store.tasks.nextQueued(1)[0];
+    if (!top || !this.#anyRunningBelow(lookup.job(top.jobId)?.priority ?? 0, lookup)) return;
     // Coupled ranks neither preempt nor are preempted one by one: they move only as a whole.
     const waiting = this.store.tasks.nextQueued(PREEMPT_LOOKAHEAD).filter((t) => !lookup.job(t.jobId)?.coupled);
     if (waiting.length === 0) return;

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { startCoordinator } from '../../server/coordinator.ts';
+import type { CoordinatorOptions } from '../../server/coordinator.ts';
 import { GroupCommit } from '../../server/store/group-commit.ts';
 import { parentChannel } from './child.ts';
 import type { CoordinatorStats, FromCoordinator, ToCoordinator } from './coordinator-process.ts';
@@ -30,7 +31,8 @@ const dataDir = process.env.BENCH_DATA_DIR;
 const token = process.env.BENCH_TOKEN;
 if (!dataDir || !token) throw new Error('BENCH_DATA_DIR and BENCH_TOKEN must be set');
 
-const coordinator = await startCoordinator({ port: 0, dataDir, token });
+const extra = JSON.parse(process.env.BENCH_COORDINATOR_OPTIONS ?? '{}') as Partial<CoordinatorOptions>;
+const coordinator = await startCoordinator({ ...extra, port: 0, dataDir, token });
 
 /** `/proc/self/schedstat` is "on-CPU ns, run-queue wait ns, timeslices" of the main thread. */
 function schedstat(): { mainThreadCpuMs: number; runQueueMs: number } {

@@ -4,6 +4,7 @@
  * It reports counters a benchmark can turn into diagnostics: CPU time, event
  * loop utilisation, and the group commit's batches and time spent committing.
  */
+import type { CoordinatorOptions } from '../../server/coordinator.ts';
 import { Child } from './child.ts';
 
 /** Cumulative counters of the coordinator process since it started. */
@@ -41,6 +42,8 @@ export interface CoordinatorProcessOptions {
   token: string;
   /** @default 'silent' (errors only) */
   logLevel?: string;
+  /** More options for startCoordinator (JSON-serializable), e.g. raised limits. @default {} */
+  coordinator?: Omit<CoordinatorOptions, 'port' | 'dataDir' | 'token'>;
 }
 
 export interface CoordinatorProcess {
@@ -60,7 +63,12 @@ export interface CoordinatorProcess {
 
 export async function startCoordinatorProcess(options: CoordinatorProcessOptions): Promise<CoordinatorProcess> {
   const child = new Child<FromCoordinator, ToCoordinator>('coordinator', new URL('./coordinator-main.ts', import.meta.url), {
-    env: { BENCH_DATA_DIR: options.dataDir, BENCH_TOKEN: options.token, GRID_LOG: options.logLevel ?? 'silent' },
+    env: {
+      BENCH_DATA_DIR: options.dataDir,
+      BENCH_TOKEN: options.token,
+      GRID_LOG: options.logLevel ?? 'silent',
+      BENCH_COORDINATOR_OPTIONS: JSON.stringify(options.coordinator ?? {}),
+    },
   });
   const ready = await child.next('ready');
   return {
