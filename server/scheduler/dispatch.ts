@@ -172,12 +172,7 @@ export class Dispatcher {
 
   /** Some running task's job has a priority below `priority` (each job looked at once). */
   #anyRunningBelow(priority: number, lookup: Lookup): boolean {
-    const seen = new Set<string>();
-    for (const lease of this.leases.all()) {
-      if (seen.has(lease.jobId)) continue;
-      seen.add(lease.jobId);
-      if ((lookup.job(lease.jobId)?.priority ?? 0) < priority) return true;
-    }
+    for (const jobId of this.leases.runningJobs()) if ((lookup.job(jobId)?.priority ?? 0) < priority) return true;
     return false;
   }
 
@@ -185,7 +180,7 @@ export class Dispatcher {
   #preemptForWaiting(lookup: Lookup): void {
     if (this.hooks.sessions().some((s) => s.free > 0)) return;
     // With every slot busy and tasks waiting this runs after each dispatch: test cheaply whether the
-    // highest-priority waiting task outranks any running one before the full pass (O(running · log)).
+    // highest-priority waiting task outranks any running one before the full pass (one look per running job).
     const top = this.store.tasks.nextQueued(1)[0];
     if (!top || !this.#anyRunningBelow(lookup.job(top.jobId)?.priority ?? 0, lookup)) return;
     // Coupled ranks neither preempt nor are preempted one by one: they move only as a whole.

@@ -30,6 +30,8 @@ export class LeaseTable<S> {
   readonly #byToken = new Map<string, Lease<S>>();
   /** A task has at most one lease; the relay looks its rank's up per message. */
   readonly #byTask = new Map<string, Lease<S>>();
+  /** Leases per job: dispatch asks which jobs run after every assignment, so it must not walk every lease. */
+  readonly #perJob = new Map<string, number>();
 
   constructor(private readonly leaseMs: number) {}
 
@@ -57,6 +59,7 @@ export class LeaseTable<S> {
     outputBytes: Record<OutputStream, number>,
   ): Lease<S> {
     const lease: Lease<S> = { token, taskId, jobId, volunteerId, session, expiresAt, outputBytes: { ...outputBytes } };
+    if (!this.#byToken.has(token)) this.#perJob.set(jobId, (this.#perJob.get(jobId) ?? 0) + 1);
     this.#byToken.set(token, lease);
     this.#byTask.set(taskId, lease);
     return lease;
@@ -71,6 +74,11 @@ export class LeaseTable<S> {
   }
 
   end(lease: Lease<S>): void {
+    if (this.#byToken.get(lease.token) === lease) {
+      const left = (this.#perJob.get(lease.jobId) ?? 1) - 1;
+      if (left > 0) this.#perJob.set(lease.jobId, left);
+      else this.#perJob.delete(lease.jobId);
+    }
     this.#byToken.delete(lease.token);
     if (this.#byTask.get(lease.taskId) === lease) this.#byTask.delete(lease.taskId);
   }
@@ -86,6 +94,11 @@ export class LeaseTable<S> {
 
   ofTask(taskId: string): Lease<S> | undefined {
     return this.#byTask.get(taskId);
+  }
+
+  /** The jobs that hold at least one lease. */
+  runningJobs(): IterableIterator<string> {
+    return this.#perJob.keys();
   }
 
   ofJob(jobId: string): Lease<S>[] {
