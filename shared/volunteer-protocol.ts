@@ -24,6 +24,14 @@ const bytes = (min: number, max: number) =>
 export const helloSchema = z.strictObject({
   /** Stable per browser profile and tab slot (kept in localStorage, claimed with a Web Lock). */
   volunteerId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8–64 characters from A–Z, a–z, 0–9, _ and -'),
+  /**
+   * A random secret kept next to the browser id in localStorage: the first
+   * hello that carries one pins it to the volunteer id, and a later hello for
+   * that id must carry it too, so a public volunteer id cannot be used to
+   * replace another browser's session. Optional for old clients (an id with no
+   * pinned secret stays open to any hello).
+   */
+  secret: z.string().regex(/^[A-Za-z0-9_-]{22,128}$/, 'expected 22–128 characters from A–Z, a–z, 0–9, _ and -').optional(),
   name: z.string().max(100),
   cores: z.number().int().min(1).max(1024),
   /** Tasks it will run at once. */
@@ -41,6 +49,8 @@ export const helloSchema = z.strictObject({
     .default([]),
 });
 export type Hello = z.input<typeof helloSchema>;
+/** A hello as the coordinator sees it, after validation and defaults. */
+export type ParsedHello = z.output<typeof helloSchema>;
 
 export interface Welcome {
   volunteerId: string;

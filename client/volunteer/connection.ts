@@ -46,6 +46,8 @@ export interface ConnectionEvents {
 
 export interface VolunteerIdentity {
   volunteerId: string;
+  /** This browser's secret (identity.ts): without it the coordinator refuses a hello for an id it has seen with one. */
+  secret: string;
   name: string;
   cores: number;
 }

@@ -9,7 +9,7 @@ import { request } from './request.ts';
 import { socketCheckpointTransport } from './checkpoint-transport.ts';
 import { relayTransport } from './rank-transport.ts';
 import type { UploadRecord } from './checkpoint-uploader.ts';
-import { claimVolunteerId } from './identity.ts';
+import { browserSecret, claimVolunteerId } from './identity.ts';
 import { forgetTasks, heldCheckpoints } from './local-checkpoints.ts';
 import type { HeldCheckpoint } from './local-checkpoints.ts';
 import { TaskHost } from './task-host.ts';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const host: TaskHost = new TaskHost(reporter, socketCheckpointTransport(socket), redraw, relayTransport(socket));
   const slots = () => (state.paused || !state.isolated ? 0 : state.workers);
   const connection = new Connection(
-    { volunteerId: state.volunteerId, name: state.name, cores },
+    { volunteerId: state.volunteerId, secret: browserSecret(), name: state.name, cores },
     slots,
     () => host.leases(),
     async () => {

@@ -19,7 +19,7 @@ import type { JsonValue } from '../../shared/checkpoint-format.ts';
 import type { LocalCheckpoint } from '../../shared/http-api.ts';
 import type { OutputStream } from '../../shared/states.ts';
 import { outputOffsetsOf } from '../../shared/task-state.ts';
-import type { Hello, Welcome } from '../../shared/volunteer-protocol.ts';
+import type { ParsedHello, Welcome } from '../../shared/volunteer-protocol.ts';
 import { CoupledJobs } from '../coupled/coupled-jobs.ts';
 import { logger } from '../logger.ts';
 import type { JobRecord, MessageCounters, TaskEnd } from '../store/records.ts';
@@ -30,6 +30,7 @@ import { isReplicated, ReplicaVotes } from './replicas.ts';
 import type { Lease } from './lease-table.ts';
 import { VolunteerSession } from './session.ts';
 import type { VolunteerLink } from './session.ts';
+import { verifyVolunteerSecret } from './volunteer-secret.ts';
 
 const log = logger('scheduler');
 
@@ -106,14 +107,16 @@ export class Scheduler {
     return [...this.#sessions.values()];
   }
 
-  connect(hello: Required<Hello>, link: VolunteerLink): Welcome {
+  connect(hello: ParsedHello, link: VolunteerLink): Welcome {
+    // Refused before anything changes: another browser's session and leases stay as they are.
+    const secretHash = verifyVolunteerSecret(this.store.volunteers, hello.volunteerId, hello.secret);
     for (const [other, session] of this.#sessions) {
       // Another connection of the same volunteer, or this one saying hello twice: its session ends.
       if (session.volunteerId === hello.volunteerId || other === link) this.disconnect(other, 'replaced by a newer hello');
     }
     const session = new VolunteerSession(hello.volunteerId, hello.name, hello.cores, hello.slots, link);
     this.#sessions.set(link, session);
-    this.store.volunteers.upsert({ id: hello.volunteerId, name: hello.name, cores: hello.cores, lastSeen: new Date().toISOString() });
+    this.store.volunteers.upsert({ id: hello.volunteerId, name: hello.name, cores: hello.cores, lastSeen: new Date().toISOString(), secretHash });
     const kept: string[] = [];
     for (const token of hello.leases) {
       const lease = this.#leases.get(token);

@@ -286,4 +286,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE volunteers ADD COLUMN outvoted INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- A volunteer id belongs to the browser whose secret its first hello
+      -- carried (issue 7): hex SHA-256 of that secret, never the secret itself;
+      -- NULL for an id only old clients used (any hello may take it).
+      ALTER TABLE volunteers ADD COLUMN secret_hash TEXT;
+    `,
+  },
 ];

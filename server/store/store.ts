@@ -129,7 +129,10 @@ export interface CoupledStore {
 }
 
 export interface VolunteerStore {
-  upsert(volunteer: Omit<VolunteerRecord, 'firstSeen' | 'outvoted'>): void;
+  /** Inserts or updates the volunteer; a `secretHash` is kept only if the row has none yet (the first one pins). */
+  upsert(volunteer: Omit<VolunteerRecord, 'firstSeen' | 'outvoted'> & { secretHash?: string | null }): void;
+  /** The SHA-256 of the secret pinned to this volunteer id (scheduler/volunteer-secret.ts), or null. */
+  secretHash(id: string): string | null;
   /** One more of its replicas was outvoted. */
   countOutvoted(id: string): void;
   list(): VolunteerRecord[];

@@ -3,7 +3,7 @@
  * program: the test decides what each task does. Used by integration tests and
  * by the dispatch benchmark's simulated volunteers.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import type { Reply, ServerToVolunteer, TaskAssignment, VolunteerToServer, Welcome } from '../../shared/volunteer-protocol.ts';
@@ -16,15 +16,26 @@ export interface ScriptedVolunteerOptions {
   slots?: number;
   name?: string;
   volunteerId?: string;
+  /**
+   * The secret its hello carries (server/scheduler/volunteer-secret.ts); null sends none, like an old client.
+   * @default base64url SHA-256 of `scripted:<volunteerId>`, so a test reconnecting with the same id is the same browser
+   */
+  secret?: string | null;
   /** Called for each assignment; the default holds the task until the test acts. */
   onTask?: TaskScript;
   /** Send heartbeats (default true); false simulates a silent, frozen tab. */
   heartbeats?: boolean;
 }
 
+/** The secret a scripted volunteer with this id sends unless told otherwise: the same for every connection with that id. */
+export function scriptedSecret(volunteerId: string): string {
+  return createHash('sha256').update(`scripted:${volunteerId}`).digest('base64url');
+}
+
 export class ScriptedVolunteer {
   readonly socket: VolunteerClientSocket;
   readonly volunteerId: string;
+  readonly secret: string | null;
   readonly tasks = new Map<string, TaskAssignment>();
   readonly cancelled: string[] = [];
   readonly protocolErrors: unknown[] = [];
@@ -35,6 +46,7 @@ export class ScriptedVolunteer {
     readonly options: ScriptedVolunteerOptions = {},
   ) {
     this.volunteerId = options.volunteerId ?? `v${randomBytes(8).toString('hex')}`;
+    this.secret = options.secret === undefined ? scriptedSecret(this.volunteerId) : options.secret;
     this.socket = io(`${url}/volunteer`, { transports: ['websocket'], forceNew: true, reconnection: false });
     this.socket.on('task:assign', (task, ack) => {
       this.tasks.set(task.taskId, task);
@@ -57,6 +69,7 @@ export class ScriptedVolunteer {
     });
     const welcome = await this.request<Welcome>('hello', {
       volunteerId: this.volunteerId,
+      ...(this.secret !== null ? { secret: this.secret } : {}),
       name: this.options.name ?? 'scripted',
       cores: 2,
       slots: this.options.slots ?? 1,

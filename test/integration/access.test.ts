@@ -5,7 +5,9 @@
  * a volunteer acting on a task it does not hold (with a forged lease, with the
  * holder's real lease from another connection, or with a lease that ended) gets
  * StaleLease for every task-scoped event and changes nothing: the real holder
- * then finishes, and the job's output is the holder's.
+ * then finishes, and the job's output is the holder's. Volunteer ids are
+ * public, so a hello for a connected volunteer's id without that browser's
+ * secret is refused and its session and leases stay; the browser itself comes back.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -13,10 +15,11 @@ import { after, before, test } from 'node:test';
 import { io } from 'socket.io-client';
 import { createApp } from '../../server/http/app.ts';
 import type { AppParts } from '../../server/http/app.ts';
+import { hashVolunteerSecret } from '../../server/scheduler/volunteer-secret.ts';
 import { CHECKPOINT_FORMAT } from '../../shared/checkpoint-format.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import { ApiClient } from '../helpers/api-client.ts';
-import { ScriptedVolunteer } from '../helpers/scripted-volunteer.ts';
+import { ScriptedVolunteer, scriptedSecret } from '../helpers/scripted-volunteer.ts';
 import { startTestCoordinator } from '../helpers/test-coordinator.ts';
 import type { TestCoordinator } from '../helpers/test-coordinator.ts';
 import { emptyCommand } from '../helpers/tiny-wasm.ts';
@@ -169,7 +172,7 @@ test('a volunteer cannot act on a task it holds no lease for; the holder finishe
   for (const e of intruder.protocolErrors) assert.equal((e as { error: { name: string } }).error.name, 'StaleLease');
   // Heartbeats and hello do not adopt another volunteer's lease.
   assert.deepEqual(await intruder.request('heartbeat', { leases: [task.lease] }), { lost: [task.lease] });
-  const welcome = await intruder.request<{ leases: string[] }>('hello', { volunteerId: intruder.volunteerId, name: 'intruder', cores: 1, slots: 0, leases: [task.lease, rank.lease] });
+  const welcome = await intruder.request<{ leases: string[] }>('hello', { volunteerId: intruder.volunteerId, secret: intruder.secret, name: 'intruder', cores: 1, slots: 0, leases: [task.lease, rank.lease] });
   assert.deepEqual(welcome.leases, []);
 
   // A lease that ended (the holder released the task, and got it back under a new one) is stale for everyone.
@@ -196,4 +199,56 @@ test('a volunteer cannot act on a task it holds no lease for; the holder finishe
   assert.equal(delivered, 0, 'no forged frame reached a rank');
   holder.close();
   intruder.close();
+});
+
+test("a hello with a connected volunteer's id but not its secret is refused; its session, leases and output stay", async () => {
+  // Highest priority, so the holder's one slot takes this job's task whatever earlier tests left queued.
+  const { id } = await grid.api.postJob({ program: 'empty', priority: 1000 });
+  const holder = new ScriptedVolunteer(grid.coordinator.url, { slots: 1, name: 'holder' });
+  await holder.start();
+  const [task] = await holder.waitForTasks(1);
+  assert.equal(task!.jobId, id);
+  holder.output(task!, 'the holder wrote this\n');
+
+  for (const [what, secret] of [['no secret', null], ['a wrong secret', scriptedSecret('someone else')]] as const) {
+    const intruder = new ScriptedVolunteer(grid.coordinator.url, { slots: 4, name: 'intruder', volunteerId: holder.volunteerId, secret });
+    await assert.rejects(intruder.start(), /^Error: Unauthorized: volunteer \S+ belongs to another browser: hello with its secret$/, what);
+    intruder.close();
+  }
+
+  // Nothing changed: the holder is still connected under its name, holding its lease, which its heartbeat renews.
+  const [listed] = (await grid.api.volunteers()).filter((v) => v.id === holder.volunteerId);
+  assert.deepEqual([listed!.name, listed!.connected, listed!.tasks], ['holder', true, [task!.taskId]]);
+  assert.deepEqual(await holder.request('heartbeat', { leases: [task!.lease] }), { lost: [] });
+  assert.deepEqual(holder.cancelled, []);
+  holder.output(task!, 'and this\n');
+  await holder.finish(task!);
+  const done = await grid.api.waitForState(id, 'completed');
+  assert.equal(done.tasks[0]!.restarts, 0, 'the task was never requeued');
+  assert.equal((await grid.api.output(id)).tasks[0]!.stdout, 'the holder wrote this\nand this\n');
+
+  // The public list shows neither the secret nor its hash.
+  const raw = JSON.stringify((await grid.api.call('GET', '/api/volunteers')).body);
+  for (const hidden of [holder.secret!, hashVolunteerSecret(holder.secret!), 'secret']) assert.ok(!raw.includes(hidden), `GET /api/volunteers shows ${hidden}`);
+
+  // The same browser (same id, same secret) reconnecting is accepted and replaces its old session.
+  const back = new ScriptedVolunteer(grid.coordinator.url, { slots: 1, name: 'back', volunteerId: holder.volunteerId });
+  await back.start();
+  const [again] = (await grid.api.volunteers()).filter((v) => v.id === holder.volunteerId);
+  assert.deepEqual([again!.name, again!.connected], ['back', true]);
+  back.close();
+  holder.close();
+});
+
+test('an id first used without a secret stays open until a hello pins one; then only that secret is accepted', async () => {
+  const legacy = new ScriptedVolunteer(grid.coordinator.url, { slots: 0, secret: null });
+  await legacy.start();
+  const again = new ScriptedVolunteer(grid.coordinator.url, { slots: 0, secret: null, volunteerId: legacy.volunteerId });
+  await again.start();
+  const pinning = new ScriptedVolunteer(grid.coordinator.url, { slots: 0, volunteerId: legacy.volunteerId });
+  await pinning.start();
+  const late = new ScriptedVolunteer(grid.coordinator.url, { slots: 0, secret: null, volunteerId: legacy.volunteerId });
+  await assert.rejects(late.start(), /^Error: Unauthorized: /);
+  assert.ok(pinning.socket.connected);
+  for (const v of [legacy, again, pinning, late]) v.close();
 });

@@ -41,7 +41,7 @@ test('output sent after a kill -9 and restart but before the hello is never sile
       (await (socket.timeout(5_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Reply<T>> }).emitWithAck(event, payload));
     // What the page buffered while the coordinator was down goes out first, then the hello naming the lease.
     socket.emit('task:output', { taskId: task!.taskId, lease: task!.lease, stream: 'stdout', data: bytes('two\n') });
-    await ask<Welcome>('hello', { volunteerId: 'restart-output-volunteer', name: 'r', cores: 2, slots: 1, leases: [task!.lease], held: [] });
+    await ask<Welcome>('hello', { volunteerId: 'restart-output-volunteer', secret: before.secret, name: 'r', cores: 2, slots: 1, leases: [task!.lease], held: [] });
     socket.emit('task:output', { taskId: task!.taskId, lease: task!.lease, stream: 'stdout', data: bytes('three\n') });
     const finished = await ask<null>('task:finish', { taskId: task!.taskId, lease: task!.lease, exitCode: 0 });
     socket.close();

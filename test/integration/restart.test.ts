@@ -49,6 +49,7 @@ test('a restarted coordinator has every job and output it acknowledged, requeues
     await new Promise<void>((resolve) => v2.socket.once('connect', () => resolve()));
     const welcome = await v2.request<{ leases: string[] }>('hello', {
       volunteerId: 'volunteer-restart-1',
+      secret: v2.secret,
       name: 'back',
       cores: 2,
       slots: 2,
