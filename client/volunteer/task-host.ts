@@ -32,7 +32,7 @@ import { CheckpointUploader } from './checkpoint-uploader.ts';
 import { RankLink } from './rank-link.ts';
 import type { RankTransport } from './rank-transport.ts';
 import type { UploadRecord } from './checkpoint-uploader.ts';
-import { fetchProgramBytes } from './program-bytes.ts';
+import { ProgramUnreachable, fetchProgramBytes } from './program-bytes.ts';
 import { resumeSource } from './task-resume.ts';
 import { startCheckpointing } from './task-checkpointing.ts';
 import type { CommittedCheckpoint, TaskCheckpointing } from './task-checkpointing.ts';
@@ -198,7 +198,12 @@ export class TaskHost {
       // The compute worker has no network (global-lockdown.ts): the page fetches the program for it.
       spec.program = await fetchProgramBytes(spec.programUrl);
     } catch (error) {
-      return void (live() && this.#end(entry, { name: (error as Error).name, message: (error as Error).message }));
+      if (!live()) return;
+      if (!(error instanceof ProgramUnreachable)) return void this.#end(entry, { name: (error as Error).name, message: (error as Error).message });
+      // The coordinator did not answer (a restart): give the task back rather than fail it for good.
+      console.warn(`[task ${assignment.taskId}] giving the task back:`, error);
+      this.reporter.released(assignment);
+      return this.stop([assignment.lease]);
     }
     if (!live()) return;
     spec.liveness = createLivenessBuffer();
