@@ -5,9 +5,13 @@
  * can grow (a grown shared memory hands out a new, longer SharedArrayBuffer).
  * Reads return copies: browsers refuse to decode or post views of a
  * SharedArrayBuffer, and the program may overwrite the bytes later.
- * Every write goes through `written`, the one place that will mark pages dirty
- * for the checkpoint tracker (DESIGN.md §4). Out-of-bounds accesses throw a
- * RangeError, which the WASI shim answers with EFAULT.
+ * Every write goes through `written`, the one place that marks pages dirty
+ * for the checkpoint tracker (DESIGN.md §4), and it comes BEFORE the write:
+ * marking a page a checkpoint in flight still has to save copies it out
+ * first (copy-on-write) or waits until it is saved, so the checkpoint holds
+ * the page as it was when the program stopped, not with bytes written after.
+ * Out-of-bounds accesses throw a RangeError, which the WASI shim answers
+ * with EFAULT.
  */
 export type WriteListener = (ptr: number, length: number) => void;
 
@@ -69,34 +73,38 @@ export class GuestMemory {
 
   write(ptr: number, bytes: Uint8Array): void {
     this.check(ptr, bytes.length);
-    new Uint8Array(this.buffer, ptr, bytes.length).set(bytes);
     this.written(ptr, bytes.length);
+    new Uint8Array(this.buffer, ptr, bytes.length).set(bytes);
   }
 
   writeU8(ptr: number, value: number): void {
-    this.view().setUint8(ptr, value);
+    this.check(ptr, 1);
     this.written(ptr, 1);
+    this.view().setUint8(ptr, value);
   }
 
   writeU16(ptr: number, value: number): void {
-    this.view().setUint16(ptr, value, true);
+    this.check(ptr, 2);
     this.written(ptr, 2);
+    this.view().setUint16(ptr, value, true);
   }
 
   writeU32(ptr: number, value: number): void {
-    this.view().setUint32(ptr, value, true);
+    this.check(ptr, 4);
     this.written(ptr, 4);
+    this.view().setUint32(ptr, value, true);
   }
 
   writeU64(ptr: number, value: bigint): void {
-    this.view().setBigUint64(ptr, value, true);
+    this.check(ptr, 8);
     this.written(ptr, 8);
+    this.view().setBigUint64(ptr, value, true);
   }
 
   /** Zeroes `length` bytes at `ptr`. */
   fill(ptr: number, length: number): void {
     this.check(ptr, length);
-    new Uint8Array(this.buffer, ptr, length).fill(0);
     this.written(ptr, length);
+    new Uint8Array(this.buffer, ptr, length).fill(0);
   }
 }

@@ -5,6 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { PageScan } from '../../client/checkpoint/page-scan.ts';
 import type { PageSource } from '../../client/checkpoint/page-scan.ts';
 import { PageTracker } from '../../client/checkpoint/tracker.ts';
+import { GuestMemory } from '../../client/runtime/guest-memory.ts';
 import { createTrackerBuffers, readTrackerStats } from '../../client/checkpoint/tracker-words.ts';
 import { PageState, TRACKER_HEADER_WORDS, TrackerWord } from '../../shared/tracker-layout.ts';
 import type { TrackerBuffers } from '../../shared/tracker-layout.ts';
@@ -230,4 +231,17 @@ test('releaseAbandoned takes back what a dead checkpoint worker held: SAVING pag
   const { list } = scanAll(buffers, memory);
   assert.equal(next, k + 1);
   assert.deepEqual(list, [0, 1, 2].map((page) => ({ page, source: 'memory' })));
+});
+
+test('an import writing a page the checkpoint in flight has not saved yet leaves the checkpoint the bytes of the stop', () => {
+  const { tracker, memory, buffers } = setup();
+  write(tracker, memory, 2 * PAGE, [7, 7, 7, 7]);
+  tracker.beginCheckpoint();
+  // What grid.recv or fd_read does after the stop, while the page is still protected.
+  const guest = new GuestMemory(memory, (ptr, length) => tracker.markWrite(ptr, length));
+  guest.write(2 * PAGE, Uint8Array.of(1, 2, 3, 4));
+  guest.writeU32(2 * PAGE + 8, 0xdeadbeef);
+  const { pages } = scanAll(buffers, memory);
+  assert.deepEqual([...pages.get(2)!.bytes.subarray(0, 12)], [7, 7, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0], 'the checkpoint holds the page as it was at the stop');
+  assert.deepEqual([...new Uint8Array(memory.buffer, 2 * PAGE, 4)], [1, 2, 3, 4], 'the program sees its write');
 });
