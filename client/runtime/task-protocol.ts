@@ -71,6 +71,12 @@ export interface TaskOutcome {
   exitCode: number;
   /** What a JS program's `result(ctx)` returned (JSON-serialisable). */
   result?: unknown;
+  /**
+   * A resumed wasm run: its stack went back into the checkpoint's (the
+   * rewind reached the safepoint it unwound from) rather than starting over.
+   * For tests, which cannot always see it happen in memory.
+   */
+  rewound?: boolean;
 }
 
 export interface ComputeWorkerApi {

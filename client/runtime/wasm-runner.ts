@@ -109,7 +109,10 @@ export async function runWasm(module: WebAssembly.Module, spec: TaskSpec, hooks:
       resumed === undefined ? await CheckpointableProgram.start(options, seedPrng(spec.seed)) : await CheckpointableProgram.resume(options, asWasmState(resumed));
     // The page can probe it through the tracker it holds; a tracker of its own nobody else sees.
     liveness.watch(hooks.suspendable ? WatchMode.PROBED : WatchMode.UNWATCHED);
-    return program.run();
+    const outcome: TaskOutcome = program.run();
+    // Every checkpoint taken on the way rewinds once too; one more means the run began by going back into the checkpoint's stack.
+    if (resumed !== undefined) outcome.rewound = program.rewinds > program.suspensions;
+    return outcome;
   } catch (error) {
     if (error instanceof WebAssembly.LinkError) throw new TaskError('InvalidProgram', error.message);
     if (error instanceof ProcExit) return { exitCode: error.code };

@@ -90,7 +90,7 @@ export interface RunReport {
   error?: string;
   /** The run was stopped right after it began its checkpoint. */
   stopped: boolean;
-  /** A resumed run that ended: its stack was rewound into the checkpoint's (the unwind data cleared), rather than started over. */
+  /** A resumed run that ended: its stack was rewound into the checkpoint's, rather than started over (the worker's count, checked against the unwind data cleared when the page saw it). */
   rewound?: boolean;
   /** A stopped run: the checkpoint it began committed (and was reported). */
   committed?: boolean;
@@ -239,8 +239,13 @@ async function run(task: WasmTask, plan: RunPlan): Promise<RunReport> {
     while (!reported() && report.problems.length === 0 && performance.now() < deadline) await delay(1);
     report.committed = reported();
   }
-  // Seen while it ran, or now (the program may have grown its memory over that address since, but not in the few µs that went unseen).
-  if (unwindAt !== undefined && !report.stopped) report.rewound = startedAt !== undefined || programStarted(words, link.memory, unwindAt);
+  if (unwindAt !== undefined && !report.stopped) {
+    // The worker counts the rewind. The page looks for it in memory as well, but can miss it: on a loaded
+    // machine a short program can rewind, finish and grow its memory over the cleared region between two looks.
+    report.rewound = report.outcome?.rewound === true;
+    const seen = startedAt !== undefined || programStarted(words, link.memory, unwindAt);
+    if (seen && !report.rewound) report.problems.push('the page saw the stack rewound, but the worker did not count the rewind');
+  }
   worker.terminate();
   await checkpointing.close(report.outcome !== undefined && !plan.keep);
   return report;

@@ -49,6 +49,8 @@ export class CheckpointableProgram {
   private unwinding: { address: number } | null = null;
   /** Checkpoints taken by this instance. */
   suspensions = 0;
+  /** Rewinds that reached their safepoint: the stack of a checkpoint (the one resumed from, or one just taken) is back. */
+  rewinds = 0;
 
   private constructor(
     private readonly options: CheckpointableOptions,
@@ -203,6 +205,7 @@ export class CheckpointableProgram {
     (this.instance.exports[AsyncifyExport.STOP_REWIND] as () => void)();
     clearRegion(this.options.memory, this.rewind!.address, this.rewind!.end);
     this.rewind = null;
+    this.rewinds++;
   }
 
   /** If a checkpoint is requested and may begin, starts the unwind (the caller returns at once); says whether it did. */
