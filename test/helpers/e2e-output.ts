@@ -31,9 +31,26 @@ export function assertSameBytes(actual: string, expected: Uint8Array, what: stri
   throw new AssertionError({
     message:
       `${what}: ${bytes.length} bytes, expected ${expected.length}; first difference at byte ${at}\n` +
-      `  got:      …${around(bytes)}…\n  expected: …${around(expected)}…`,
+      `  got:      …${around(bytes)}…\n  expected: …${around(expected)}…` +
+      differingLines(bytes, expected),
     actual: bytes.length,
     expected: expected.length,
     operator: 'sameBytes',
   });
+}
+
+const MAX_LINES_SHOWN = 12;
+
+/** For short line-oriented output (a coupled job's log): every line that differs, to tell one bad value from a diverged run. */
+function differingLines(actual: Uint8Array, expected: Uint8Array): string {
+  const split = (b: Uint8Array) => Buffer.from(b).toString('utf8').split('\n');
+  const got = split(actual);
+  const want = split(expected);
+  if (got.length + want.length > 2_000) return '';
+  const shown: string[] = [];
+  for (let i = 0; i < Math.max(got.length, want.length); i++) {
+    if (got[i] !== want[i]) shown.push(`  line ${i + 1}: got ${JSON.stringify(got[i] ?? null)}, expected ${JSON.stringify(want[i] ?? null)}`);
+  }
+  const more = shown.length > MAX_LINES_SHOWN ? `\n  … ${shown.length - MAX_LINES_SHOWN} more` : '';
+  return `\n${shown.slice(0, MAX_LINES_SHOWN).join('\n')}${more}`;
 }
