@@ -102,6 +102,9 @@ export class CoupledJobs {
   rollback(job: JobRecord, lost: Held | undefined, why: string, countLost: boolean): void {
     this.#rounds.abort(job.id, why);
     const line = job.recoveryLine === undefined ? undefined : this.store.coupled.roundSeqs(job.id, job.recoveryLine);
+    // What the ranks did after the line is abandoned: its rounds and checkpoints go (the run after this one takes their seqs again).
+    this.store.coupled.dropRoundsAfter(job.id, line ? job.recoveryLine! : 0);
+    for (const task of this.store.tasks.forJob(job.id)) this.store.checkpoints.deleteAfter(task.id, line?.get(task.id) ?? 0);
     const epoch = this.store.coupled.countRollback(job.id);
     log.info(`job ${job.id} rolls back to ${line ? `round ${job.recoveryLine}` : 'the start'} (epoch ${epoch}): ${why}`);
     for (const lease of this.leases.ofJob(job.id)) {

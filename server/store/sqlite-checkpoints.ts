@@ -35,6 +35,7 @@ export function sqliteCheckpoints(db: Db, commit: GroupCommit): CheckpointStore 
       FROM checkpoints c JOIN tasks t ON t.id = c.task_id WHERE t.job_id = ?)
     WHERE r = 1`);
   const deleteTask = db.prepare('DELETE FROM checkpoints WHERE task_id = ?');
+  const deleteAfter = db.prepare('DELETE FROM checkpoints WHERE task_id = ? AND seq > ?');
   const addResume = db.prepare(`
     INSERT INTO task_resumes (task_id, n, seq, source, at)
     VALUES (@taskId, (SELECT count(*) FROM task_resumes WHERE task_id = @taskId), @seq, @from, @at)`);
@@ -79,6 +80,7 @@ export function sqliteCheckpoints(db: Db, commit: GroupCommit): CheckpointStore 
       return []; // a link is missing: no chain restores
     },
     deleteTask: (taskId) => commit.write(() => deleteTask.run(taskId)),
+    deleteAfter: (taskId, seq) => commit.write(() => deleteAfter.run(taskId, seq)),
     summariesOfJob: (jobId) => {
       const byTask = new Map<string, CheckpointSummary>();
       for (const { taskId, count, seq, bytes, at } of summaries.all(jobId)) byTask.set(taskId, { count, last: { seq, bytes, at } });

@@ -16,6 +16,7 @@ export function sqliteCoupled(db: Db, commit: GroupCommit): CoupledStore {
     ORDER BY r.round DESC LIMIT 1`);
   const roundSeqs = db.prepare<[string, number], { task_id: string; seq: number }>('SELECT task_id, seq FROM coupled_rounds WHERE job_id = ? AND round = ?');
   const dropRoundsBelow = db.prepare('DELETE FROM coupled_rounds WHERE job_id = ? AND round < ?');
+  const dropRoundsAfter = db.prepare('DELETE FROM coupled_rounds WHERE job_id = ? AND round > ?');
   const setLine = db.prepare('UPDATE jobs SET recovery_line = ? WHERE id = ? AND (recovery_line IS NULL OR recovery_line < ?)');
   const countRollback = db.prepare<[string], { rollbacks: number }>('UPDATE jobs SET rollbacks = rollbacks + 1 WHERE id = ? RETURNING rollbacks');
   const addMessages = db.prepare(`
@@ -32,6 +33,7 @@ export function sqliteCoupled(db: Db, commit: GroupCommit): CoupledStore {
         for (const [taskId, seq] of seqs) insertRound.run(jobId, round, taskId, seq);
       }),
     lastRound: (jobId) => lastRound.get(jobId)?.round ?? 0,
+    dropRoundsAfter: (jobId, round) => commit.write(() => dropRoundsAfter.run(jobId, round)),
     newestWholeRound: (jobId, after, ranks) => wholeRound.get(jobId, after, ranks)?.round,
     advanceLine: (jobId, round) =>
       commit.write(() => {

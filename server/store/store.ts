@@ -86,6 +86,8 @@ export interface CheckpointStore {
   /** The chain base → … → seq, base first; empty when a link is missing. */
   chain(taskId: string, seq: number): CheckpointManifest[];
   deleteTask(taskId: string): void;
+  /** Deletes the task's checkpoints after `seq` (all of them for 0): a rollback abandoned the run that took them. */
+  deleteAfter(taskId: string, seq: number): void;
   summariesOfJob(jobId: string): Map<string, CheckpointSummary>;
   recordResume(taskId: string, resume: ResumeRecord): void;
   /** By task id, oldest first. */
@@ -115,6 +117,14 @@ export interface CoupledStore {
   recordRound(jobId: string, round: number, seqs: ReadonlyMap<string, number>): void;
   /** The newest round recorded (0: none). */
   lastRound(jobId: string): number;
+  /**
+   * Forgets the rounds after `round` (all of them for 0): a rollback to
+   * `round` abandoned the run they were taken in. The run after the rollback
+   * numbers its checkpoints on from the line's seqs again, so such a round
+   * would otherwise look whole once new checkpoints with its seqs arrive,
+   * and become a recovery line no rank ever stopped for together.
+   */
+  dropRoundsAfter(jobId: string, round: number): void;
   /** The newest round after `after` whose `ranks` checkpoints are all stored on the coordinator. */
   newestWholeRound(jobId: string, after: number, ranks: number): number | undefined;
   /** Makes `round` the job's recovery line (never moving it back) and forgets older rounds. */

@@ -334,6 +334,46 @@ describe('coupled jobs', () => {
     assert.equal(c.assigned[0]!.coupled?.epoch, 1);
   });
 
+  test('a rollback abandons the rounds and checkpoints after its line: new checkpoints with their seqs never make an old round a line', async () => {
+    const a = new MemoryLink();
+    const b = new MemoryLink();
+    scheduler.connect(hello('volunteer-la', 1), a);
+    scheduler.connect(hello('volunteer-lb', 1), b);
+    const job = jobs.create({ program: 'empty', ranks: 2, checkpointIntervalMs: 3_600_000 });
+    await waitFor(() => a.assigned.length + b.assigned.length === 2);
+    const [x] = a.assigned;
+    const [y] = b.assigned;
+    const round = async (n: number, seqX: number, seqY: number) => {
+      jobs.checkpoint(job.id);
+      scheduler.enterRound(a, x!.taskId, x!.lease, n, seqX);
+      scheduler.enterRound(b, y!.taskId, y!.lease, n, seqY);
+      await waitFor(() => a.released.some((r) => r.round === n));
+    };
+    await round(1, 3, 2);
+    storeCheckpoint(x!.taskId, x!.lease, 3);
+    storeCheckpoint(y!.taskId, y!.lease, 2);
+    scheduler.checkpointStored(y!.taskId);
+    assert.equal(store.jobs.get(job.id)!.recoveryLine, 1);
+    // Round 2 is recorded, but y's volunteer goes before uploading its checkpoint 3 for it.
+    await round(2, 4, 3);
+    storeCheckpoint(x!.taskId, x!.lease, 4);
+    scheduler.checkpointStored(x!.taskId);
+    scheduler.disconnect(b, 'test');
+    assert.equal(store.checkpoints.get(x!.taskId, 4), undefined, 'the abandoned run\'s checkpoint is gone');
+    assert.ok(store.checkpoints.get(x!.taskId, 3), 'the line\'s checkpoint stays');
+
+    const c = new MemoryLink();
+    scheduler.connect(hello('volunteer-lc', 1), c);
+    await waitFor(() => a.assigned.length === 2 && c.assigned.length === 1);
+    const [x2, y2] = [a.assigned[1]!, c.assigned[0]!];
+    // The new run takes checkpoints 4 and 3 at other points than round 2's (no round of the new run has them).
+    storeCheckpoint(x2.taskId, x2.lease, 4);
+    storeCheckpoint(y2.taskId, y2.lease, 3);
+    scheduler.checkpointStored(x2.taskId);
+    scheduler.checkpointStored(y2.taskId);
+    assert.equal(store.jobs.get(job.id)!.recoveryLine, 1, 'round 2 of the abandoned run is not a line');
+  });
+
   test('a completed rank runs again after a rollback, and a failed rank fails the job', async () => {
     const a = new MemoryLink();
     const b = new MemoryLink();
