@@ -43,6 +43,8 @@ export class RankLink {
   #retry: ReturnType<typeof setTimeout> | undefined;
   /** Rounds asked for and not yet served by a stop. */
   #rounds: number[] = [];
+  /** Stops the page has heard of: the worker reports each one once, in order, so the n-th report is ticket n at the gate. */
+  #stops = 0;
   #requestCheckpoint: (() => void) | undefined;
   #gateTimer: ReturnType<typeof setTimeout> | undefined;
   /** Barrier waits of this rank's coordinated checkpoints (ms), for the page's statistics. */
@@ -99,9 +101,18 @@ export class RankLink {
   /**
    * The worker stopped for checkpoint `seq`. Requests coalesce, so one stop
    * may serve several rounds: it enters the newest, and the older ones were
-   * aborted or will be. A stop nobody asked for is released at once.
+   * aborted or will be. A stop nobody asked for is released at once. A stop
+   * the gate already let go (a round was aborted between the stop and this
+   * report) serves no round: its rank runs on, and a cut holding it could
+   * lose the messages the rank acknowledges meanwhile. A round still asked
+   * for gets a stop of its own.
    */
   suspended(seq: number): void {
+    const ticket = ++this.#stops;
+    if (Atomics.load(this.#gate, GATE_RELEASED) >= ticket) {
+      if (this.#rounds.length > 0) this.#request();
+      return;
+    }
     const round = this.#rounds.length > 0 ? Math.max(...this.#rounds) : undefined;
     this.#rounds = [];
     if (round === undefined) return this.release();
