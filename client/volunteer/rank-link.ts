@@ -13,9 +13,10 @@
  * - `round:checkpoint k` asks the worker for a checkpoint (and wakes it if it
  *   waits for a message); its stop is reported as `round:enter k`; the
  *   worker then waits at the gate until `round:release`. A round that is
- *   aborted, refused, or never answered (the coordinator went away) opens the
- *   gate too: a rank never waits forever.
+ *   aborted or refused opens the gate too, and so does a timer when the
+ *   coordinator never answers (it went away): a rank never waits forever.
  */
+import { GridError } from '../../shared/errors.ts';
 import { ROUND_TIMEOUT_MS } from '../../shared/limits.ts';
 import type { TaskAssignment } from '../../shared/volunteer-protocol.ts';
 import { SharedRing } from '../messaging/shared-ring.ts';
@@ -118,7 +119,12 @@ export class RankLink {
     if (round === undefined) return this.release();
     clearTimeout(this.#gateTimer);
     this.#gateTimer = setTimeout(() => this.release(), ROUND_TIMEOUT_MS * 1.5);
-    this.transport.enter(this.task, round, seq).catch(() => this.release());
+    this.transport.enter(this.task, round, seq).catch((error: unknown) => {
+      // Refused (the round is over): run on. No answer (a timeout) proves nothing: the coordinator may have
+      // recorded this stop in a round that is still filling, so the rank waits for that round's release or
+      // abort, or for the gate timer.
+      if (error instanceof GridError) this.release();
+    });
   }
 
   /** Opens the gate for every stop so far (the round's barrier exited, or it was aborted). */

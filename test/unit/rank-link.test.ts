@@ -4,12 +4,16 @@ import { test } from 'node:test';
 import { RankLink } from '../../client/volunteer/rank-link.ts';
 import type { RankTransport } from '../../client/volunteer/rank-transport.ts';
 import { GATE_RELEASED, GATE_SUSPENDED } from '../../client/runtime/rank-port.ts';
+import { GridError } from '../../shared/errors.ts';
 
-function setup() {
+function setup(answer: (round: number) => Promise<void> = async () => {}) {
   const entered: { round: number; seq: number }[] = [];
   const transport: RankTransport = {
     send: () => {},
-    enter: async (_task, round, seq) => void entered.push({ round, seq }),
+    enter: async (_task, round, seq) => {
+      entered.push({ round, seq });
+      await answer(round);
+    },
     stats: () => {},
   };
   const link = new RankLink({ taskId: 't', lease: 'l', coupled: { epoch: 0 } }, transport);
@@ -61,4 +65,28 @@ test('a stop the gate let go before the page heard of it (its round aborted) ent
   assert.deepEqual(entered, [{ round: 2, seq: 8 }]);
   assert.ok(released() < second);
   link.close();
+});
+
+test('an entry the coordinator refuses lets the rank go; one it never answers does not (the round may hold the stop)', async () => {
+  const refused = setup(async () => {
+    throw new GridError('Conflict', 'round 1 is not open');
+  });
+  refused.link.roundCheckpoint(1);
+  const ticket = refused.stop();
+  refused.link.suspended(4);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(refused.released() >= ticket, 'refused: the rank runs on');
+  refused.link.close();
+
+  const unanswered = setup(async () => {
+    throw new Error('operation has timed out');
+  });
+  unanswered.link.roundCheckpoint(1);
+  const held = unanswered.stop();
+  unanswered.link.suspended(4);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(unanswered.released() < held, 'no answer: the rank waits for the round');
+  unanswered.link.release(); // the round's release (or abort) comes
+  assert.ok(unanswered.released() >= held);
+  unanswered.link.close();
 });
