@@ -60,6 +60,8 @@ export class PageScan {
   private readonly saved = new Map<number, PageSource>();
   private cursor = 0;
   private drained = 0;
+  /** A step said 'done': the page set is final (see `finish`). */
+  private complete = false;
   private finished = false;
 
   /** Attaches to the checkpoint currently protected; throws if there is none. */
@@ -97,8 +99,8 @@ export class PageScan {
     }
     if (this.cursor < this.maxPages) return 'scanning';
     this.drainPool();
-    const complete = Atomics.load(words, TrackerWord.CLAIMS) === this.drained && this.pool.isEmpty();
-    return complete ? 'done' : 'draining';
+    this.complete ||= Atomics.load(words, TrackerWord.CLAIMS) === this.drained && this.pool.isEmpty();
+    return this.complete ? 'done' : 'draining';
   }
 
   /**
@@ -106,12 +108,18 @@ export class PageScan {
    * and returns the saved pages in page order. Call after `step()` said 'done'.
    * SAVED words stay SAVED: "not written in the current interval"; the
    * writer's slow path turns them into E on the next write.
+   *
+   * CLAIMS is not read again here: once a step said 'done' no word is k, so
+   * no claim of this checkpoint can start, yet a writer that read k before
+   * the scanner took the page still counts its claim before its
+   * compare-exchange fails, and takes the count back after. Seen here, that
+   * passing count made finish() throw with the checkpoint already committed;
+   * the loop then scanned k again, found nothing left to save, and replaced
+   * checkpoint k by one without the pages of its interval.
    */
   finish(): SavedPage[] {
     if (this.finished) throw new TrackerError(`checkpoint ${this.checkpoint} is already finished`);
-    if (this.cursor < this.maxPages || Atomics.load(this.words, TrackerWord.CLAIMS) !== this.drained || !this.pool.isEmpty()) {
-      throw new TrackerError(`checkpoint ${this.checkpoint} is not complete yet: step() until it returns 'done'`);
-    }
+    if (!this.complete) throw new TrackerError(`checkpoint ${this.checkpoint} is not complete yet: step() until it returns 'done'`);
     this.finished = true;
     Atomics.store(this.words, TrackerWord.PROTECTED, 0);
     return [...this.saved].map(([page, source]) => ({ page, source })).sort((a, b) => a.page - b.page);

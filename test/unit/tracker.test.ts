@@ -245,3 +245,17 @@ test('an import writing a page the checkpoint in flight has not saved yet leaves
   assert.deepEqual([...pages.get(2)!.bytes.subarray(0, 12)], [7, 7, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0], 'the checkpoint holds the page as it was at the stop');
   assert.deepEqual([...new Uint8Array(memory.buffer, 2 * PAGE, 4)], [1, 2, 3, 4], 'the program sees its write');
 });
+
+test('a claim counted after the scan completed (the writer lost the page to the scanner) does not stop finish', () => {
+  const { tracker, memory, buffers, words, word } = setup();
+  write(tracker, memory, 5 * PAGE, [3]);
+  tracker.beginCheckpoint();
+  const scan = new PageScan(buffers, memory, () => {});
+  while (scan.step(4) !== 'done');
+  // A writer that read word k before the scanner took the page counts its claim, then its compare-exchange fails.
+  Atomics.add(words, TrackerWord.CLAIMS, 1);
+  assert.deepEqual(scan.finish(), [{ page: 5, source: 'memory' }]);
+  Atomics.sub(words, TrackerWord.CLAIMS, 1);
+  assert.equal(Atomics.load(words, TrackerWord.PROTECTED), 0, 'the protection is released');
+  assert.equal(word(5), PageState.SAVED);
+});
