@@ -6,10 +6,11 @@
  * compute thread stall for 1–7 ms (LIMITS.md, "A probe of the checkpoint
  * design"), and this worker must never block (IndexedDB needs its event loop).
  */
-import { TrackerWord } from '../../shared/tracker-layout.ts';
+import { PageState, TRACKER_HEADER_WORDS, TrackerWord } from '../../shared/tracker-layout.ts';
 import { createYielder } from '../runtime/event-loop-yield.ts';
 import type { Yielder } from '../runtime/event-loop-yield.ts';
 import { saveCheckpoint } from './checkpoint-session.ts';
+import { PageScan } from './page-scan.ts';
 import type { CheckpointReport, SessionOptions } from './checkpoint-session.ts';
 import type { CheckpointManifest } from '../../shared/checkpoint-format.ts';
 import { requestCheckpoint } from './tracker-words.ts';
@@ -159,9 +160,31 @@ export class CheckpointLoop {
       if (isQuotaError(error)) this.keepForCoordinatorOnly('quota');
       // The `close` event that marks the store lost may come after the failures it caused.
       else if (options.store.lost || isClosedConnectionError(error)) this.keepForCoordinatorOnly('lost');
+      // A save that threw before releasing k must not be tried again: it would find only the pages it had not
+      // claimed yet, and commit an incomplete checkpoint k.
+      if (Atomics.load(this.trackerWords, TrackerWord.PROTECTED) === k) await this.releaseUnsaved();
       // Best effort: drop the failed checkpoint's segments (no commit of this task is in flight now).
       if (!options.store.lost) await options.store.prune(options.taskId).catch(() => undefined);
     }
+  }
+
+  /**
+   * Releases the protected checkpoint without saving it: pages the failed
+   * save held (SAVING) are let go, those still protected are taken and
+   * dropped, the pool is drained, and the next checkpoint must be a rebuild
+   * (every page written since the tracker began), so nothing is missing.
+   */
+  private async releaseUnsaved(): Promise<void> {
+    this.options.channel.requireRebuild(); // before the release: the compute side sees it with PROTECTED = 0
+    const words = this.trackerWords;
+    for (let index = TRACKER_HEADER_WORDS; index < words.length; index++) {
+      if (Atomics.load(words, index) !== PageState.SAVING) continue;
+      Atomics.store(words, index, PageState.SAVED);
+      Atomics.notify(words, index); // a writer may wait for it
+    }
+    const scan = new PageScan(this.options.buffers, this.options.memory, () => {});
+    while (scan.step() !== 'done') await this.yielder.yield();
+    scan.finish();
   }
 
   /**
