@@ -176,6 +176,10 @@ export class Scheduler {
   /** Renews the leases the volunteer still holds; answers which of those it named are lost. */
   heartbeat(link: VolunteerLink, tokens: readonly string[]): string[] {
     const session = this.#session(link);
+    if (session.silent) {
+      session.silent = false;
+      this.#scheduleDispatch();
+    }
     const now = Date.now();
     const lost: string[] = [];
     for (const token of tokens) {
@@ -462,6 +466,7 @@ export class Scheduler {
 
   #expire(): void {
     for (const lease of this.#leases.expired(Date.now())) {
+      if (lease.session) lease.session.silent = true;
       lease.session?.link.cancel(lease.taskId, 'its lease expired');
       this.#lose(lease, 'its lease expired (no heartbeat)');
     }

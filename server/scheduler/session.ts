@@ -32,6 +32,12 @@ export class VolunteerSession {
   /** Tokens of the leases this session holds. */
   readonly leases = new Set<string>();
   paused = false;
+  /**
+   * A lease of it lapsed for want of heartbeats while it stayed connected (a
+   * hung tab: its socket closes only at socket.io's ping timeout). It gets no
+   * work until it heartbeats again.
+   */
+  silent = false;
   /** By task id: checkpoints it holds that the coordinator may give back to it to resume with no download. */
   readonly held = new Map<string, HeldCheckpoint>();
 
@@ -44,6 +50,6 @@ export class VolunteerSession {
   ) {}
 
   get free(): number {
-    return this.paused ? 0 : Math.max(0, this.slots - this.leases.size);
+    return this.paused || this.silent ? 0 : Math.max(0, this.slots - this.leases.size);
   }
 }

@@ -74,7 +74,7 @@ test('pagehide’s goodbye ends the leases before the socket closes', async () =
   assert.equal(first.tasks.size, 1, 'the leaving page was sent nothing new');
 });
 
-test('a connected but silent volunteer (no heartbeats) loses its lease within a few seconds', async () => {
+test('a connected but silent volunteer (no heartbeats) loses its lease within a few seconds, and gets no work until it heartbeats', async () => {
   const silent = await volunteer({ heartbeats: false });
   const { id, task } = await oneTaskOn(silent);
   const started = Date.now();
@@ -83,7 +83,14 @@ test('a connected but silent volunteer (no heartbeats) loses its lease within a 
   assert.ok(elapsed >= LEASE_MS - 500 && elapsed < LEASE_MS * 2, `lease lost after ${elapsed} ms`);
   await waitFor(() => silent.cancelled.includes(task.taskId));
   await assert.rejects(silent.finish(task), /StaleLease/, 'a result under the expired lease is refused');
-  assert.notEqual((await grid.api.job(id)).state, 'completed');
+  // Its socket is open (socket.io's ping timeout is longer than a lease): the requeued task must not go back to it.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(silent.tasks.size, 0, 'the silent volunteer was given nothing');
+  assert.equal((await grid.api.job(id)).tasks[0]!.state, 'queued');
+  // Its first heartbeat makes it a candidate again.
+  await silent.request('heartbeat', { leases: [] });
+  const [again] = await silent.waitForTasks(1);
+  assert.equal(again!.taskId, task.taskId);
   await grid.api.ok('POST', `/api/jobs/${id}/cancel`, undefined, 202);
 });
 
