@@ -7,14 +7,15 @@
 import { after, afterEach, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PageLog, launchBrowser } from './browser.ts';
+import { PING_INTERVAL_MS, PING_TIMEOUT_MS } from '../../shared/limits.ts';
 import { openDashboard, openVolunteer } from './e2e-pages.ts';
 import { pollUntil } from './wait-for.ts';
 import type { VolunteerOptions, VolunteerPage } from './e2e-pages.ts';
 import { startTestCoordinator, TEST_TOKEN } from './test-coordinator.ts';
 import type { TestCoordinator } from './test-coordinator.ts';
 
-/** A closed page's socket is gone at once; a hung one within socket.io's ping timeout. */
-const DISCONNECT_MS = 10_000;
+/** A closed page's socket is gone at once; a hung one within socket.io's ping interval and timeout. */
+const DISCONNECT_MS = PING_INTERVAL_MS + PING_TIMEOUT_MS + 5_000;
 
 export interface E2eSuite {
   readonly grid: TestCoordinator;
